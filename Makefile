@@ -1,0 +1,48 @@
+# The front door: `make demo` and `make test` are the README's commands.
+BUILD_DIR ?= build
+BUILD_TYPE ?= RelWithDebInfo
+JOBS ?= 2
+CMAKE_FLAGS ?=
+ARGS ?=
+
+.PHONY: setup build test demo scenarios asan format format-check clean
+
+setup:
+	@bash deploy/install-packages.sh
+	@if [ -f package-lock.json ]; then \
+	  if [ ! -d node_modules ] || [ package-lock.json -nt node_modules ]; then \
+	    npm ci --no-audit --no-fund --loglevel=error && touch node_modules; \
+	  fi; \
+	fi
+
+build:
+	@cmake -S . -B $(BUILD_DIR) -G Ninja -DCMAKE_BUILD_TYPE=$(BUILD_TYPE) \
+	  $(CMAKE_FLAGS) > /dev/null
+	cmake --build $(BUILD_DIR) -j $(JOBS)
+
+test: setup build
+	ctest --test-dir $(BUILD_DIR) --output-on-failure -j $(JOBS) --timeout 600
+
+# Until the end-to-end demo lands, the demo replays the shared scenarios
+# and prints each story's decision journal.
+demo: setup build
+	$(BUILD_DIR)/bin/presync scenarios --journal ../shared/scenarios $(ARGS)
+
+scenarios: build
+	$(BUILD_DIR)/bin/presync scenarios ../shared/scenarios tests/scenarios
+
+# Address and undefined-behaviour sanitizers, warnings as errors.
+asan:
+	$(MAKE) BUILD_DIR=build-asan BUILD_TYPE=Debug \
+	  CMAKE_FLAGS="-DPRESYNC_WERROR=ON -DPRESYNC_SANITIZE=address,undefined" build
+	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
+	  ctest --test-dir build-asan --output-on-failure -j $(JOBS) --timeout 900
+
+format:
+	git ls-files '*.cpp' '*.hpp' | xargs clang-format -i
+
+format-check:
+	git ls-files '*.cpp' '*.hpp' | xargs clang-format --dry-run -Werror
+
+clean:
+	rm -rf build build-asan

@@ -1,0 +1,33 @@
+// presync: the command line. Each subcommand lives in its own unit; this
+// file only dispatches.
+#include <cstdio>
+#include <cstring>
+#include <string_view>
+
+namespace {
+
+constexpr const char* usage = R"(usage: presync COMMAND [ARGS]
+
+commands:
+  scenarios DIR...     replay every *.yaml story in DIR on a simulated clock
+  check-config FILE    validate a config file and list every problem
+  help                 show this text
+
+Run `presync COMMAND --help` for a command's options.
+)";
+
+} // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 2) {
+    std::fputs(usage, stderr);
+    return 2;
+  }
+  std::string_view cmd = argv[1];
+  if (cmd == "help" || cmd == "--help" || cmd == "-h") {
+    std::fputs(usage, stdout);
+    return 0;
+  }
+  std::fprintf(stderr, "presync: unknown command '%s'\n\n%s", argv[1], usage);
+  return 2;
+}

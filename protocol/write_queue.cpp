@@ -1,0 +1,184 @@
+#include "protocol/write_queue.hpp"
+
+#include <algorithm>
+#include <cmath>
+
+namespace presync {
+
+// -- token_bucket -------------------------------------------------------------
+
+token_bucket::token_bucket(double capacity, double refill_per_second)
+  : capacity_(capacity),
+    refill_per_ms_(refill_per_second / 1000.0),
+    tokens_(capacity) {
+  // nop
+}
+
+void token_bucket::refill(mono_time now) {
+  if (last_ && now > *last_) {
+    auto elapsed = static_cast<double>((now - *last_).count());
+    tokens_ = std::min(capacity_, tokens_ + elapsed * refill_per_ms_);
+  }
+  if (!last_ || now > *last_) {
+    last_ = now;
+  }
+}
+
+bool token_bucket::try_take(mono_time now) {
+  refill(now);
+  if (tokens_ < 1.0) {
+    return false;
+  }
+  tokens_ -= 1.0;
+  return true;
+}
+
+mono_time token_bucket::next_token(mono_time now) const {
+  auto tokens = tokens_;
+  if (last_ && now > *last_) {
+    auto elapsed = static_cast<double>((now - *last_).count());
+    tokens = std::min(capacity_, tokens + elapsed * refill_per_ms_);
+  }
+  if (tokens >= 1.0 || refill_per_ms_ <= 0) {
+    return now;
+  }
+  auto wait_ms = std::ceil((1.0 - tokens) / refill_per_ms_);
+  return now + duration{static_cast<duration::rep>(wait_ms)};
+}
+
+void token_bucket::reconfigure(double capacity, double refill_per_second) {
+  capacity_ = capacity;
+  refill_per_ms_ = refill_per_second / 1000.0;
+  tokens_ = std::min(tokens_, capacity_);
+}
+
+// -- write_queue ----------------------------------------------------------------
+
+namespace {
+
+double per_second(const write_queue_settings& s) {
+  auto window_s = static_cast<double>(s.window.count()) / 1000.0;
+  return window_s > 0 ? s.requests_per_window / window_s : 0.0;
+}
+
+} // namespace
+
+write_queue::write_queue(write_queue_settings settings)
+  : settings_(settings), bucket_(settings.burst, per_second(settings)) {
+  // nop
+}
+
+void write_queue::reconfigure(const write_queue_settings& settings) {
+  settings_ = settings;
+  bucket_.reconfigure(settings.burst, per_second(settings));
+}
+
+void write_queue::submit(write_request req, mono_time now,
+                         queue_effects& out) {
+  auto found = index_.find(req.person);
+
+  // A cancel withdraws what has not been sent; an attempt in flight cannot
+  // be called back, and the person handles its late result.
+  if (req.kind == write_kind::cancel) {
+    if (found != index_.end()) {
+      waiting_.erase(found->second);
+      index_.erase(found);
+    }
+    return;
+  }
+
+  // Coalesce: the newer request takes the older one's place in line. A
+  // refresh never replaces a write, which re-posts the session anyway.
+  auto person = req.person;
+  if (found != index_.end()) {
+    if (req.kind == write_kind::refresh &&
+        found->second->kind == write_kind::write) {
+      return;
+    }
+    *found->second = std::move(req);
+  } else {
+    waiting_.push_back(std::move(req));
+    index_.emplace(person, std::prev(waiting_.end()));
+  }
+  pump(now, out);
+
+  // Tell the person when its write is held back by the limits (not merely
+  // queued behind its own attempt in flight).
+  auto still = index_.find(person);
+  if (still != index_.end() && still->second->kind == write_kind::write &&
+      !in_flight_by_person_.contains(person)) {
+    out.waiting.push_back(*still->second);
+  }
+}
+
+void write_queue::pump(mono_time now, queue_effects& out) {
+  for (auto it = waiting_.begin(); it != waiting_.end();) {
+    auto& req = *it;
+
+    // One attempt per person at a time keeps a person's writes in order.
+    if (in_flight_by_person_.contains(req.person)) {
+      ++it;
+      continue;
+    }
+
+    if (blocked(now) || !bucket_.try_take(now)) {
+      break;
+    }
+
+    auto ticket = next_ticket_++;
+    in_flight_by_person_.emplace(req.person, ticket);
+    out.dispatches.push_back({ticket, req});
+    in_flight_.emplace(ticket, std::move(req));
+    index_.erase(it->person);
+    it = waiting_.erase(it);
+  }
+}
+
+void write_queue::on_result(uint64_t ticket, const write_outcome& outcome,
+                            mono_time now, queue_effects& out) {
+  auto found = in_flight_.find(ticket);
+  if (found == in_flight_.end()) {
+    return;
+  }
+  auto req = std::move(found->second);
+  in_flight_.erase(found);
+  in_flight_by_person_.erase(req.person);
+
+  // A 429 or 5xx holds back every write of this side until Retry-After,
+  // then the newest value per person goes again.
+  if (outcome.result == write_outcome::kind::throttled) {
+    auto wait = outcome.retry_after.count() > 0 ? outcome.retry_after
+                                                : settings_.default_retry_after;
+    auto until = now + wait;
+    blocked_until_ = blocked_until_ ? std::max(*blocked_until_, until) : until;
+    if (!index_.contains(req.person)) {
+      auto name = req.person;
+      waiting_.push_front(req);
+      index_.emplace(std::move(name), waiting_.begin());
+      if (req.kind == write_kind::write) {
+        out.waiting.push_back(req);
+      }
+    }
+  }
+  out.results.push_back({std::move(req), outcome});
+  pump(now, out);
+}
+
+std::optional<mono_time> write_queue::next_wakeup(mono_time now) const {
+  if (waiting_.empty()) {
+    return std::nullopt;
+  }
+  if (blocked(now)) {
+    return *blocked_until_;
+  }
+  return bucket_.next_token(now);
+}
+
+void write_queue::on_wakeup(mono_time now, queue_effects& out) {
+  if (blocked_until_ && now >= *blocked_until_) {
+    blocked_until_.reset();
+  }
+  pump(now, out);
+}
+
+} // namespace presync
