@@ -1,5 +1,7 @@
 // presync: the command line. Each subcommand lives in its own unit; this
 // file only dispatches.
+#include "app/scenarios_cmd.hpp"
+
 #include <cstdio>
 #include <cstring>
 #include <string_view>
@@ -27,6 +29,9 @@ int main(int argc, char** argv) {
   if (cmd == "help" || cmd == "--help" || cmd == "-h") {
     std::fputs(usage, stdout);
     return 0;
+  }
+  if (cmd == "scenarios") {
+    return presync::app::scenarios_main(argc - 2, argv + 2);
   }
   std::fprintf(stderr, "presync: unknown command '%s'\n\n%s", argv[1], usage);
   return 2;

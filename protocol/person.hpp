@@ -170,6 +170,7 @@ private:
   bool is_paused(mono_time now) const;
   bool chained_after(const std::optional<mono_time>& last_write,
                      mono_time now) const;
+  bool syncs() const;
 
   void project_connect_state(bool chained, mono_time now, person_effects& out);
   void cancel_c2t_hold(mono_time now, person_effects& out, std::string why);
@@ -196,6 +197,11 @@ private:
   void start_pause(mono_time now, direction dir, person_effects& out);
   void end_pause(mono_time now, person_effects& out);
   void schedule_refresh(mono_time posted, person_effects& out);
+  void on_teams_written(const teams_target& value, mono_time now,
+                        person_effects& out);
+  void on_connect_written(const std::string& status,
+                          const write_outcome& outcome, mono_time now,
+                          person_effects& out);
 
   void on_c2t_hold_due(mono_time now, person_effects& out);
   void on_t2c_hold_due(mono_time now, person_effects& out);
@@ -225,6 +231,7 @@ private:
   teams_target session_;
   std::optional<mono_time> session_posted_at_;
   std::optional<teams_target> teams_pending_;
+  bool teams_pending_for_contact_ = false;
   std::optional<last_teams_write> last_teams_write_;
 
   std::optional<connect_write> connect_pending_;
@@ -235,6 +242,7 @@ private:
   std::optional<exit_hold_state> exit_hold_;
   std::optional<deferral_state> deferral_;
   std::optional<match_record> match_;
+  std::optional<match_record> pending_restore_; ///< a deferred restore
   std::optional<mono_time> refresh_due_;
 
   // Loop guard (DESIGN.md §4, "Loop guard").

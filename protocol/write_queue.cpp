@@ -126,10 +126,10 @@ void write_queue::pump(mono_time now, queue_effects& out) {
     }
 
     auto ticket = next_ticket_++;
+    index_.erase(req.person);
     in_flight_by_person_.emplace(req.person, ticket);
     out.dispatches.push_back({ticket, req});
     in_flight_.emplace(ticket, std::move(req));
-    index_.erase(it->person);
     it = waiting_.erase(it);
   }
 }
