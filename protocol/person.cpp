@@ -343,6 +343,12 @@ void person::check_match_exit(
   if (exit_hold_) {
     return;
   }
+
+  // Without restore_on_exit there is nothing to put back: the match ends.
+  if (!match_->restore_on_exit) {
+    match_.reset();
+    return;
+  }
   exit_hold_ = exit_hold_state{now + settings_->min_hold, chained};
   arm(out, timer_kind::exit_hold, exit_hold_->due);
   note(out, now, decision::held, t2c,
