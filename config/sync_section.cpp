@@ -71,9 +71,8 @@ sync_settings parse_sync_section(const YAML::Node& node,
       for (const auto& e : v) {
         auto k = e.first.as<std::string>();
         auto p = parse_presence(k);
-        auto name = k.find('/') == std::string::npos && p
-                      ? p->availability
-                      : (p ? p->key() : k);
+        auto name = k.find('/') == std::string::npos && p ? p->availability
+                                                          : (p ? p->key() : k);
         if (e.second.IsScalar()) {
           s.teams_to_connect.entries.emplace_back(name, teams_rule::ignore());
           continue;

@@ -15,23 +15,23 @@ namespace presync {
 /// Every failure the core distinguishes. One line each: what it means and
 /// what the core does about it.
 enum class sync_error : uint8_t {
-  timeout,            ///< no answer in time: retry later
-  throttled,          ///< 429 / ThrottlingException: retry after retry_after
-  unavailable,        ///< 5xx or connection refused/reset: retry later
-  connection_failed,  ///< DNS, TCP or proxy failure: retry later
-  tls_failed,         ///< certificate or handshake failure: stop and alert
-  unauthorized,       ///< 401 after a token refresh: stop and alert
-  forbidden,          ///< 403: missing permission or consent: stop and alert
-  not_found,          ///< 404: give up on this item
-  rejected,           ///< other 4xx: the request is wrong; give up on it
-  malformed,          ///< the answer cannot be parsed: give up on this item
-  too_large,          ///< the answer exceeds the size limit: give up
-  secret_expired,     ///< the client secret has expired: stop and alert
-  not_consented,      ///< the app lacks admin consent: stop and alert
-  tenant_not_found,   ///< the directory tenant does not exist: stop and alert
-  config_invalid,     ///< the configuration is wrong: stop and alert
-  not_implemented,    ///< a path presync does not support yet
-  canceled,           ///< the operation was stopped (shutdown)
+  timeout,           ///< no answer in time: retry later
+  throttled,         ///< 429 / ThrottlingException: retry after retry_after
+  unavailable,       ///< 5xx or connection refused/reset: retry later
+  connection_failed, ///< DNS, TCP or proxy failure: retry later
+  tls_failed,        ///< certificate or handshake failure: stop and alert
+  unauthorized,      ///< 401 after a token refresh: stop and alert
+  forbidden,         ///< 403: missing permission or consent: stop and alert
+  not_found,         ///< 404: give up on this item
+  rejected,          ///< other 4xx: the request is wrong; give up on it
+  malformed,         ///< the answer cannot be parsed: give up on this item
+  too_large,         ///< the answer exceeds the size limit: give up
+  secret_expired,    ///< the client secret has expired: stop and alert
+  not_consented,     ///< the app lacks admin consent: stop and alert
+  tenant_not_found,  ///< the directory tenant does not exist: stop and alert
+  config_invalid,    ///< the configuration is wrong: stop and alert
+  not_implemented,   ///< a path presync does not support yet
+  canceled,          ///< the operation was stopped (shutdown)
 };
 
 std::string_view to_string(sync_error e);
@@ -57,7 +57,7 @@ struct error {
 /// A value or an error (std::expected arrives with C++23).
 template <class T>
 class [[nodiscard]] expected {
-public:
+ public:
   expected(T value) : data_(std::move(value)) {}
   expected(error err) : data_(std::move(err)) {}
 
@@ -74,7 +74,7 @@ public:
 
   const error& err() const { return std::get<1>(data_); }
 
-private:
+ private:
   std::variant<T, error> data_;
 };
 

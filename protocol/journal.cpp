@@ -7,9 +7,8 @@ namespace presync {
 namespace {
 
 constexpr std::array<std::string_view, decision_count> names = {
-  "propagated", "held",      "superseded", "echo",
-  "loop_paused", "no_rule",  "ignored",    "deferred",
-  "unchanged",  "restored",  "rate_limited", "failed",
+  "propagated", "held",     "superseded", "echo",     "loop_paused",  "no_rule",
+  "ignored",    "deferred", "unchanged",  "restored", "rate_limited", "failed",
 };
 
 } // namespace

@@ -47,7 +47,7 @@ struct journal_entry {
 
 /// A bounded journal that keeps the newest entries.
 class journal {
-public:
+ public:
   explicit journal(size_t capacity = 50) : capacity_(capacity) {}
 
   void add(journal_entry e) {
@@ -69,7 +69,7 @@ public:
 
   const std::deque<journal_entry>& entries() const { return entries_; }
 
-private:
+ private:
   size_t capacity_;
   std::deque<journal_entry> entries_;
 };

@@ -24,10 +24,8 @@ bool contains_state(const std::vector<std::string>& states,
 } // namespace
 
 person::person(person_init init, std::shared_ptr<const sync_settings> settings)
-  : id_(std::move(init.id)),
-    has_teams_(init.has_teams),
-    has_connect_(init.has_connect),
-    settings_(std::move(settings)),
+  : id_(std::move(init.id)), has_teams_(init.has_teams),
+    has_connect_(init.has_connect), settings_(std::move(settings)),
     connect_state_(std::move(init.connect_state)),
     teams_observed_(std::move(init.teams_presence)),
     journal_(static_cast<size_t>(settings_->journal_size)) {
@@ -41,10 +39,11 @@ void person::set_settings(std::shared_ptr<const sync_settings> settings) {
   journal_.set_capacity(static_cast<size_t>(settings_->journal_size));
 }
 
-// -- small helpers --------------------------------------------------------------
+// -- small helpers
+// --------------------------------------------------------------
 
-void person::note(person_effects& out, mono_time now, decision d,
-                  direction dir, std::string detail) {
+void person::note(person_effects& out, mono_time now, decision d, direction dir,
+                  std::string detail) {
   journal_entry e{now, d, dir, std::move(detail)};
   out.decisions.push_back(e);
   journal_.add(std::move(e));
@@ -64,9 +63,12 @@ bool person::chained_after(const std::optional<mono_time>& last_write,
   return last_write && now - *last_write <= settings_->chain_window;
 }
 
-bool person::syncs() const { return has_teams_ && has_connect_; }
+bool person::syncs() const {
+  return has_teams_ && has_connect_;
+}
 
-// -- start ------------------------------------------------------------------------
+// -- start
+// ------------------------------------------------------------------------
 
 void person::start(start_mode mode, mono_time now, person_effects& out) {
   if (!syncs()) {
@@ -92,7 +94,8 @@ void person::start(start_mode mode, mono_time now, person_effects& out) {
   }
 }
 
-// -- Connect input ------------------------------------------------------------------
+// -- Connect input
+// ------------------------------------------------------------------
 
 void person::on_connect(const std::string& state, int64_t source_ms,
                         mono_time now, person_effects& out) {
@@ -216,7 +219,8 @@ void person::cancel_teams_pending(mono_time now, person_effects& out) {
   teams_pending_.reset();
 }
 
-// -- Teams input --------------------------------------------------------------------
+// -- Teams input
+// --------------------------------------------------------------------
 
 void person::on_teams(const presence& observed, int64_t source_ms,
                       mono_time now, person_effects& out) {
@@ -236,10 +240,9 @@ void person::on_teams(const presence& observed, int64_t source_ms,
   if (!has_connect_) {
     return;
   }
-  bool chained =
-    chained_after(last_teams_write_ ? std::optional{last_teams_write_->at}
-                                    : std::nullopt,
-                  now);
+  bool chained = chained_after(
+    last_teams_write_ ? std::optional{last_teams_write_->at} : std::nullopt,
+    now);
 
   if (is_paused(now)) {
     note(out, now, decision::loop_paused, t2c,
@@ -297,8 +300,8 @@ void person::on_teams(const presence& observed, int64_t source_ms,
   }
 
   cancel_t2c_hold(now, out, "replaced by " + match->key);
-  t2c_hold_ = t2c_hold_state{match->key, match->rule,
-                             now + settings_->min_hold, chained};
+  t2c_hold_ =
+    t2c_hold_state{match->key, match->rule, now + settings_->min_hold, chained};
   arm(out, timer_kind::t2c_hold, t2c_hold_->due);
   note(out, now, decision::held, t2c,
        observed.key() + " -> " + status + " until " +
@@ -331,7 +334,8 @@ void person::check_match_exit(
 
   // Still the same intent: an exit that was waiting is off.
   if (sets_status && iequals(m->rule.status, match_->set_status)) {
-    cancel_exit_hold(now, out, "Teams key matches " + match_->rule_key + " again");
+    cancel_exit_hold(now, out,
+                     "Teams key matches " + match_->rule_key + " again");
     return;
   }
 
@@ -377,7 +381,8 @@ void person::cancel_exit_hold(mono_time now, person_effects& out,
   disarm(timer_kind::exit_hold);
 }
 
-// -- timers -------------------------------------------------------------------------
+// -- timers
+// -------------------------------------------------------------------------
 
 void person::on_timer(timer_kind kind, uint64_t generation, mono_time now,
                       person_effects& out) {
@@ -385,24 +390,24 @@ void person::on_timer(timer_kind kind, uint64_t generation, mono_time now,
     return;
   }
   switch (kind) {
-    case timer_kind::c2t_hold:
-      on_c2t_hold_due(now, out);
-      break;
-    case timer_kind::t2c_hold:
-      on_t2c_hold_due(now, out);
-      break;
-    case timer_kind::exit_hold:
-      on_exit_hold_due(now, out);
-      break;
-    case timer_kind::deferral:
-      evaluate_deferral(now, out);
-      break;
-    case timer_kind::refresh:
-      on_refresh_due(now, out);
-      break;
-    case timer_kind::pause_end:
-      end_pause(now, out);
-      break;
+  case timer_kind::c2t_hold:
+    on_c2t_hold_due(now, out);
+    break;
+  case timer_kind::t2c_hold:
+    on_t2c_hold_due(now, out);
+    break;
+  case timer_kind::exit_hold:
+    on_exit_hold_due(now, out);
+    break;
+  case timer_kind::deferral:
+    evaluate_deferral(now, out);
+    break;
+  case timer_kind::refresh:
+    on_refresh_due(now, out);
+    break;
+  case timer_kind::pause_end:
+    end_pause(now, out);
+    break;
   }
 }
 
@@ -454,7 +459,8 @@ void person::evaluate_rule(const std::string& key, const teams_rule& rule,
   rec.set_status = rule.status;
   rec.replaced = agent_status_;
   rec.restore_on_exit = rule.restore_on_exit;
-  if (match_ && match_->untouched && iequals(agent_status_, match_->set_status)) {
+  if (match_ && match_->untouched &&
+      iequals(agent_status_, match_->set_status)) {
     rec.replaced = match_->replaced;
   }
   write_connect({rule.status, false, std::move(rec)}, chained, now, out);
@@ -567,7 +573,8 @@ void person::schedule_refresh(mono_time posted, person_effects& out) {
   arm(out, timer_kind::refresh, *refresh_due_);
 }
 
-// -- writes -------------------------------------------------------------------------
+// -- writes
+// -------------------------------------------------------------------------
 
 void person::write_teams(const teams_target& target, bool chained,
                          mono_time now, person_effects& out) {
@@ -649,12 +656,12 @@ void person::end_pause(mono_time now, person_effects& out) {
   }
 }
 
-// -- results from the queues ------------------------------------------------------------
+// -- results from the queues
+// ------------------------------------------------------------
 
 void person::on_write_waiting(const write_request& req, mono_time now,
                               person_effects& out) {
-  note(out, now, decision::rate_limited,
-       req.to == side::teams ? c2t : t2c,
+  note(out, now, decision::rate_limited, req.to == side::teams ? c2t : t2c,
        req.describe() + " waits for the rate limit");
 }
 
@@ -736,6 +743,11 @@ void person::on_connect_written(const std::string& status,
     w = std::move(connect_pending_);
     connect_pending_.reset();
   }
+  // The agent has the status now, though it is projected to Teams only
+  // when its event arrives; a deferred write only queued the next status.
+  if (outcome.result == write_outcome::kind::ok) {
+    agent_status_ = status;
+  }
   bool restore = w && w->restore;
   if (w && w->record) {
     match_ = std::move(w->record);
@@ -747,7 +759,8 @@ void person::on_connect_written(const std::string& status,
        what);
 }
 
-// -- observers ------------------------------------------------------------------------
+// -- observers
+// ------------------------------------------------------------------------
 
 person_view person::view() const {
   person_view v;

@@ -27,10 +27,10 @@ namespace presync {
 
 /// What one call into a person asks of its owner.
 struct person_effects {
-  std::vector<write_request> writes; ///< submit to (or cancel at) a queue
-  std::vector<timer_request> timers; ///< arm these
+  std::vector<write_request> writes;    ///< submit to (or cancel at) a queue
+  std::vector<timer_request> timers;    ///< arm these
   std::vector<journal_entry> decisions; ///< appended to the journal now
-  int loop_pauses = 0; ///< loop-guard pauses that started now
+  int loop_pauses = 0;                  ///< loop-guard pauses that started now
 };
 
 /// How a person starts (DESIGN.md §4, "Start").
@@ -68,7 +68,7 @@ struct person_view {
 };
 
 class person {
-public:
+ public:
   person(person_init init, std::shared_ptr<const sync_settings> settings);
 
   // -- inputs ---------------------------------------------------------------
@@ -110,7 +110,7 @@ public:
   /// Lists the timers that are live now, for re-arming after a restart.
   std::vector<timer_request> pending_timers() const;
 
-private:
+ private:
   // -- hold bookkeeping -----------------------------------------------------
 
   struct c2t_hold_state {

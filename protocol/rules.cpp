@@ -32,14 +32,14 @@ teams_to_connect_map::lookup(const presence& p) const {
 
 std::string_view to_string(sync_mode m) {
   switch (m) {
-    case sync_mode::bidirectional:
-      return "bidirectional";
-    case sync_mode::connect_to_teams:
-      return "connect_to_teams";
-    case sync_mode::teams_to_connect:
-      return "teams_to_connect";
-    case sync_mode::off:
-      return "off";
+  case sync_mode::bidirectional:
+    return "bidirectional";
+  case sync_mode::connect_to_teams:
+    return "connect_to_teams";
+  case sync_mode::teams_to_connect:
+    return "teams_to_connect";
+  case sync_mode::off:
+    return "off";
   }
   return "off";
 }

@@ -50,7 +50,7 @@ struct teams_rule {
   enum class action : uint8_t { set_status, ignore };
 
   action what = action::ignore;
-  std::string status;                        ///< for set_status
+  std::string status;                            ///< for set_status
   std::vector<std::string> only_when_connect_in; ///< empty: any state
   bool never_during_contact = true;
   bool restore_on_exit = false;

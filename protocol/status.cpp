@@ -13,19 +13,29 @@ constexpr std::array<std::string_view, 10> availabilities = {
 };
 
 constexpr std::array<std::string_view, 18> activities = {
-  "Available",         "Away",          "BeRightBack",
-  "Busy",              "DoNotDisturb",  "InACall",
-  "InAConferenceCall", "Inactive",      "InAMeeting",
-  "Offline",           "OffWork",       "OutOfOffice",
-  "PresenceUnknown",   "Presenting",    "UrgentInterruptionsOnly",
-  "Focusing",          "AvailableIdle", "AvailableInactive",
+  "Available",
+  "Away",
+  "BeRightBack",
+  "Busy",
+  "DoNotDisturb",
+  "InACall",
+  "InAConferenceCall",
+  "Inactive",
+  "InAMeeting",
+  "Offline",
+  "OffWork",
+  "OutOfOffice",
+  "PresenceUnknown",
+  "Presenting",
+  "UrgentInterruptionsOnly",
+  "Focusing",
+  "AvailableIdle",
+  "AvailableInactive",
 };
 
 const std::array<presence, 5> publishable = {
-  presence{"Available", "Available"},
-  presence{"Busy", "InACall"},
-  presence{"Busy", "InAConferenceCall"},
-  presence{"Away", "Away"},
+  presence{"Available", "Available"},     presence{"Busy", "InACall"},
+  presence{"Busy", "InAConferenceCall"},  presence{"Away", "Away"},
   presence{"DoNotDisturb", "Presenting"},
 };
 
@@ -98,7 +108,9 @@ bool is_publishable(const presence& p) {
          publishable.end();
 }
 
-std::span<const presence> publishable_presences() { return publishable; }
+std::span<const presence> publishable_presences() {
+  return publishable;
+}
 
 bool reports_as(const presence& observed, const presence& written) {
   if (!iequals(observed.availability, written.availability)) {
@@ -144,18 +156,18 @@ std::string effective_state(const agent_snapshot& snapshot) {
     best = std::max(best, rank);
   }
   switch (best) {
-    case 5:
-      return std::string{connect_states::on_contact};
-    case 4:
-      return std::string{connect_states::incoming};
-    case 3:
-      return std::string{connect_states::after_contact_work};
-    case 2:
-      return std::string{connect_states::missed};
-    case 1:
-      return std::string{connect_states::error};
-    default:
-      return snapshot.status_name;
+  case 5:
+    return std::string{connect_states::on_contact};
+  case 4:
+    return std::string{connect_states::incoming};
+  case 3:
+    return std::string{connect_states::after_contact_work};
+  case 2:
+    return std::string{connect_states::missed};
+  case 1:
+    return std::string{connect_states::error};
+  default:
+    return snapshot.status_name;
   }
 }
 

@@ -24,8 +24,8 @@ std::optional<duration> parse_duration(std::string_view text) {
     return duration{0};
   }
   std::int64_t value = 0;
-  auto [rest, ec] = std::from_chars(text.data(), text.data() + text.size(),
-                                    value);
+  auto [rest, ec] =
+    std::from_chars(text.data(), text.data() + text.size(), value);
   if (ec != std::errc{} || rest == text.data() || value < 0) {
     return std::nullopt;
   }

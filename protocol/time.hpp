@@ -16,7 +16,9 @@ using duration = std::chrono::milliseconds;
 using mono_time = std::chrono::time_point<std::chrono::steady_clock, duration>;
 
 /// Returns the instant `d` after the start of a simulated clock.
-constexpr mono_time at(duration d) { return mono_time{d}; }
+constexpr mono_time at(duration d) {
+  return mono_time{d};
+}
 
 /// Formats a duration the way configs and scenarios write it: "15s", "4m",
 /// "1500ms", "1h"; the largest unit that divides it exactly.

@@ -8,8 +8,7 @@ namespace presync {
 // -- token_bucket -------------------------------------------------------------
 
 token_bucket::token_bucket(double capacity, double refill_per_second)
-  : capacity_(capacity),
-    refill_per_ms_(refill_per_second / 1000.0),
+  : capacity_(capacity), refill_per_ms_(refill_per_second / 1000.0),
     tokens_(capacity) {
   // nop
 }
@@ -52,7 +51,8 @@ void token_bucket::reconfigure(double capacity, double refill_per_second) {
   tokens_ = std::min(tokens_, capacity_);
 }
 
-// -- write_queue ----------------------------------------------------------------
+// -- write_queue
+// ----------------------------------------------------------------
 
 namespace {
 
@@ -73,8 +73,7 @@ void write_queue::reconfigure(const write_queue_settings& settings) {
   bucket_.reconfigure(settings.burst, per_second(settings));
 }
 
-void write_queue::submit(write_request req, mono_time now,
-                         queue_effects& out) {
+void write_queue::submit(write_request req, mono_time now, queue_effects& out) {
   auto found = index_.find(req.person);
 
   // A cancel withdraws what has not been sent; an attempt in flight cannot

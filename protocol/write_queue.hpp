@@ -20,7 +20,7 @@ namespace presync {
 
 /// A token bucket: `capacity` tokens, refilled at `refill_per_second`.
 class token_bucket {
-public:
+ public:
   token_bucket(double capacity, double refill_per_second);
 
   /// Takes one token if there is one at `now`.
@@ -31,7 +31,7 @@ public:
 
   void reconfigure(double capacity, double refill_per_second);
 
-private:
+ private:
   void refill(mono_time now);
 
   double capacity_;
@@ -69,7 +69,7 @@ struct queue_effects {
 };
 
 class write_queue {
-public:
+ public:
   explicit write_queue(write_queue_settings settings = {});
 
   /// Queues a write or refresh, replacing this person's unsent one, or
@@ -94,7 +94,7 @@ public:
 
   void reconfigure(const write_queue_settings& settings);
 
-private:
+ private:
   void pump(mono_time now, queue_effects& out);
   bool blocked(mono_time now) const {
     return blocked_until_ && now < *blocked_until_;

@@ -34,7 +34,7 @@ struct failure {
 };
 
 class tenant_sim {
-public:
+ public:
   explicit tenant_sim(const scenario& s)
     : settings_(std::make_shared<sync_settings>(s.sync)) {
     for (const auto& p : s.people) {
@@ -64,7 +64,7 @@ public:
     return std::move(out_);
   }
 
-private:
+ private:
   void advance_to(mono_time t) {
     while (!events_.empty() && events_.top().due <= t) {
       auto ev = events_.top();
@@ -84,16 +84,16 @@ private:
     auto source_ms = step.at.count();
     person_effects fx;
     switch (step.what) {
-      case scenario_step::kind::connect:
-        people_.at(step.person).on_connect(step.state, source_ms, now, fx);
-        break;
-      case scenario_step::kind::teams:
-        people_.at(step.person).on_teams(step.observed, source_ms, now, fx);
-        break;
-      case scenario_step::kind::write_fails:
-        failures_[key(step.person, step.fail_side)].push_back(
-          {step.fail_status, step.retry_after});
-        return;
+    case scenario_step::kind::connect:
+      people_.at(step.person).on_connect(step.state, source_ms, now, fx);
+      break;
+    case scenario_step::kind::teams:
+      people_.at(step.person).on_teams(step.observed, source_ms, now, fx);
+      break;
+    case scenario_step::kind::write_fails:
+      failures_[key(step.person, step.fail_side)].push_back(
+        {step.fail_status, step.retry_after});
+      return;
     }
     apply(step.person, fx, now);
   }
@@ -126,8 +126,8 @@ private:
     }
     for (const auto& r : qe.results) {
       person_effects fx;
-      people_.at(r.request.person).on_write_result(r.request, r.outcome, now,
-                                                   fx);
+      people_.at(r.request.person)
+        .on_write_result(r.request, r.outcome, now, fx);
       apply(r.request.person, fx, now);
     }
     schedule_wakeup(to, now);
@@ -135,8 +135,8 @@ private:
 
   /// The simulated remote side: succeeds unless a failure was scripted.
   write_outcome attempt(const write_request& req, mono_time now) {
-    expected_write w{now.time_since_epoch(), req.to, req.person,
-                     req.describe(), std::nullopt};
+    expected_write w{now.time_since_epoch(), req.to, req.person, req.describe(),
+                     std::nullopt};
     if (req.kind == write_kind::refresh) {
       out_.refreshes.push_back(std::move(w));
       return write_outcome::ok();
@@ -231,8 +231,8 @@ std::string compare_lists(const char* what,
       return std::string{"unexpected "} + what + " " + describe(g[i]);
     }
     if (!(w[i] == g[i])) {
-      return std::string{"expected "} + what + " " + describe(w[i]) +
-             ", got " + describe(g[i]);
+      return std::string{"expected "} + what + " " + describe(w[i]) + ", got " +
+             describe(g[i]);
     }
   }
   return {};
@@ -241,15 +241,17 @@ std::string compare_lists(const char* what,
 } // namespace
 
 std::string describe(const expected_write& w) {
-  auto out = format_duration(w.at) + " " + std::string{to_string(w.to)} +
-             " " + w.person + " " + w.value;
+  auto out = format_duration(w.at) + " " + std::string{to_string(w.to)} + " " +
+             w.person + " " + w.value;
   if (w.result) {
     out += " result " + std::to_string(*w.result);
   }
   return out;
 }
 
-replay run_scenario(const scenario& s) { return tenant_sim{s}.run(s); }
+replay run_scenario(const scenario& s) {
+  return tenant_sim{s}.run(s);
+}
 
 std::string first_difference(const scenario& s, const replay& r) {
   if (s.only_these) {
@@ -274,12 +276,12 @@ std::string first_difference(const scenario& s, const replay& r) {
   }
   for (const auto& j : s.journal) {
     auto found = r.decisions.find(j.person);
-    bool seen = found != r.decisions.end() &&
-                std::any_of(found->second.begin(), found->second.end(),
-                            [&](const journal_entry& e) {
-                              return e.what == j.what &&
-                                     e.at.time_since_epoch() == j.at;
-                            });
+    bool seen =
+      found != r.decisions.end() &&
+      std::any_of(found->second.begin(), found->second.end(),
+                  [&](const journal_entry& e) {
+                    return e.what == j.what && e.at.time_since_epoch() == j.at;
+                  });
     if (!seen) {
       return "missing decision " + std::string{to_string(j.what)} + " for " +
              j.person + " at " + format_duration(j.at);

@@ -15,12 +15,12 @@ using namespace std::chrono_literals;
 
 /// Reads one story, collecting every problem with its path in the file.
 class loader {
-public:
+ public:
   explicit loader(std::vector<std::string>& problems) : problems_(problems) {}
 
   std::optional<scenario> load(const std::string& file);
 
-private:
+ private:
   void problem(const std::string& path, const std::string& what) {
     problems_.push_back(path + ": " + what);
   }
@@ -39,8 +39,7 @@ private:
   void read_step(const YAML::Node& n, const std::string& path, scenario& s);
   std::vector<expected_write> read_writes(const YAML::Node& n,
                                           const std::string& path);
-  void read_journal(const YAML::Node& n, const std::string& path,
-                    scenario& s);
+  void read_journal(const YAML::Node& n, const std::string& path, scenario& s);
 
   std::vector<std::string>& problems_;
   std::set<std::string> people_;
@@ -54,8 +53,8 @@ std::optional<duration> loader::read_duration(const YAML::Node& n,
   }
   auto d = parse_duration(n.Scalar());
   if (!d) {
-    problem(path, "'" + n.Scalar() +
-                    "' is not a duration (use Nms, Ns, Nm or Nh)");
+    problem(path,
+            "'" + n.Scalar() + "' is not a duration (use Nms, Ns, Nm or Nh)");
   }
   return d;
 }
@@ -96,8 +95,7 @@ void loader::check_keys(const YAML::Node& n, const std::string& path,
   }
 }
 
-std::string loader::known_person(const YAML::Node& n,
-                                 const std::string& path) {
+std::string loader::known_person(const YAML::Node& n, const std::string& path) {
   auto id = read_string(n, path);
   if (id && !people_.contains(*id)) {
     problem(path, "unknown person '" + *id + "'");
@@ -131,8 +129,8 @@ void loader::read_people(const YAML::Node& n, scenario& s) {
         auto text = read_string(init["teams"], path + ".initial.teams");
         auto parsed = text ? parse_presence(*text) : std::nullopt;
         if (text && !parsed) {
-          problem(path + ".initial.teams", "'" + *text +
-                                             "' is not a Teams presence");
+          problem(path + ".initial.teams",
+                  "'" + *text + "' is not a Teams presence");
         }
         person.initial_teams = parsed.value_or(person.initial_teams);
       }
@@ -176,8 +174,8 @@ void loader::read_step(const YAML::Node& n, const std::string& path,
                         : (problem(path + ".at", "missing"), std::nullopt)) {
     step.at = *at;
   }
-  int kinds = (n["connect"] ? 1 : 0) + (n["teams"] ? 1 : 0) +
-              (n["write_fails"] ? 1 : 0);
+  int kinds =
+    (n["connect"] ? 1 : 0) + (n["teams"] ? 1 : 0) + (n["write_fails"] ? 1 : 0);
   if (kinds != 1) {
     problem(path, "a step has exactly one of connect, teams, write_fails");
     return;
@@ -317,14 +315,14 @@ std::optional<scenario> loader::load(const std::string& file) {
   scenario s;
   s.file = file;
   check_keys(root, "",
-             {"description", "fresh_start", "until", "sync", "people",
-              "steps", "expect"});
+             {"description", "fresh_start", "until", "sync", "people", "steps",
+              "expect"});
   if (!root.IsMap()) {
     return std::nullopt;
   }
 
-  s.description = root["description"] ? root["description"].as<std::string>()
-                                       : std::string{};
+  s.description =
+    root["description"] ? root["description"].as<std::string>() : std::string{};
   s.fresh_start = read_bool(root["fresh_start"], "fresh_start", false);
   if (root["until"]) {
     s.until = read_duration(root["until"], "until");

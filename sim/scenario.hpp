@@ -29,8 +29,8 @@ struct scenario_step {
   duration at{0};
   kind what = kind::connect;
   std::string person;
-  std::string state;  ///< connect: the effective state
-  presence observed;  ///< teams: the presence Teams shows
+  std::string state;            ///< connect: the effective state
+  presence observed;            ///< teams: the presence Teams shows
   side fail_side = side::teams; ///< write_fails
   int fail_status = 0;
   std::optional<duration> retry_after;
@@ -41,7 +41,7 @@ struct expected_write {
   duration at{0};
   side to = side::teams;
   std::string person;
-  std::string value; ///< "Busy/InACall", "clear" or a status name
+  std::string value;         ///< "Busy/InACall", "clear" or a status name
   std::optional<int> result; ///< the scripted failure, if it failed
 
   friend bool operator==(const expected_write&,
