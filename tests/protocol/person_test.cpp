@@ -11,7 +11,7 @@ namespace {
 
 /// Builds one person with both sides and offers tiny drivers.
 class PersonTest : public ::testing::Test {
-protected:
+ protected:
   PersonTest() : settings_(std::make_shared<sync_settings>()) {}
 
   person make(std::string connect = "Available",
@@ -27,8 +27,7 @@ protected:
   }
 
   /// Fires every timer in `fx` that falls due at or before `t`.
-  static person_effects fire(person& p, const person_effects& fx,
-                             mono_time t) {
+  static person_effects fire(person& p, const person_effects& fx, mono_time t) {
     person_effects out;
     for (const auto& timer : fx.timers) {
       if (timer.due <= t) {

@@ -30,9 +30,9 @@ TEST(TeamsToConnectMap, UnlistedKeyHasNoRule) {
 TEST(TeamsToConnectMap, DefaultMapIgnoresAutomaticPresences) {
   auto m = sync_settings::default_teams_to_connect();
 
-  for (const char* key : {"Away/Away", "BeRightBack/BeRightBack",
-                          "Offline/OffWork", "AvailableIdle/Available",
-                          "BusyIdle/BusyIdle", "PresenceUnknown"}) {
+  for (const char* key :
+       {"Away/Away", "BeRightBack/BeRightBack", "Offline/OffWork",
+        "AvailableIdle/Available", "BusyIdle/BusyIdle", "PresenceUnknown"}) {
     auto match = m.lookup(*parse_presence(key));
     ASSERT_TRUE(match) << key;
     EXPECT_EQ(match->rule.what, teams_rule::action::ignore) << key;

@@ -93,8 +93,7 @@ TEST(WriteQueue, CancelWithdrawsTheUnsentWrite) {
   q.on_result(fx.dispatches[0].ticket, throttled(30s), at(0s), after);
 
   queue_effects cancel;
-  q.submit(write_for("a", "Busy/InACall", write_kind::cancel), at(5s),
-           cancel);
+  q.submit(write_for("a", "Busy/InACall", write_kind::cancel), at(5s), cancel);
   queue_effects woke;
   q.on_wakeup(at(30s), woke);
 

@@ -64,9 +64,9 @@ TEST(Stories, BothFoldersHoldStories) {
 
 TEST(Runner, ReportsTheFirstDifference) {
   std::vector<std::string> problems;
-  auto s = load_scenario(
-    std::string{PRESYNC_SHARED_DIR} + "/scenarios/on-contact-busy.yaml",
-    problems);
+  auto s = load_scenario(std::string{PRESYNC_SHARED_DIR} +
+                           "/scenarios/on-contact-busy.yaml",
+                         problems);
   ASSERT_TRUE(s);
 
   s->writes[0].at = std::chrono::seconds{16};
@@ -79,9 +79,9 @@ TEST(Runner, ReportsTheFirstDifference) {
 
 TEST(Runner, MissingJournalDecisionIsADifference) {
   std::vector<std::string> problems;
-  auto s = load_scenario(
-    std::string{PRESYNC_SHARED_DIR} + "/scenarios/short-status-ignored.yaml",
-    problems);
+  auto s = load_scenario(std::string{PRESYNC_SHARED_DIR} +
+                           "/scenarios/short-status-ignored.yaml",
+                         problems);
   ASSERT_TRUE(s);
 
   s->journal[0].what = decision::echo;
