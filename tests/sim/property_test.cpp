@@ -31,8 +31,7 @@ enum class failures { none, retryable, any };
 scenario random_story(std::mt19937& rng, int people, int steps,
                       failures kinds) {
   auto pick = [&](const auto& list) {
-    return list[std::uniform_int_distribution<size_t>{0, list.size() - 1}(
-      rng)];
+    return list[std::uniform_int_distribution<size_t>{0, list.size() - 1}(rng)];
   };
   scenario s;
   s.fresh_start = rng() % 4 == 0;
@@ -63,8 +62,7 @@ scenario random_story(std::mt19937& rng, int people, int steps,
       step.what = scenario_step::kind::write_fails;
       step.fail_side = rng() % 2 ? side::teams : side::connect;
       auto statuses = std::array{429, 503, 400, 404};
-      step.fail_status =
-        statuses[rng() % (kinds == failures::any ? 4u : 2u)];
+      step.fail_status = statuses[rng() % (kinds == failures::any ? 4u : 2u)];
       step.retry_after = duration{(rng() % 30) * 1000};
     }
     s.steps.push_back(step);
@@ -127,8 +125,8 @@ void expect_converged(const scenario& s,
 TEST(RandomStories, EveryTeamsWriteProjectsTheConnectStateOfItsMoment) {
   std::mt19937 rng{20261204};
   for (int round = 0; round < 300; ++round) {
-    auto s = random_story(rng, 1 + static_cast<int>(rng() % 4), 60,
-                          failures::none);
+    auto s =
+      random_story(rng, 1 + static_cast<int>(rng() % 4), 60, failures::none);
     SCOPED_TRACE("round " + std::to_string(round));
 
     auto r = run_scenario(s);
@@ -164,8 +162,8 @@ TEST(RandomStories, ThrottledWritesStillConverge) {
 TEST(RandomStories, GivenUpWritesAreNeverRepeated) {
   std::mt19937 rng{99};
   for (int round = 0; round < 300; ++round) {
-    auto s = random_story(rng, 1 + static_cast<int>(rng() % 4), 60,
-                          failures::any);
+    auto s =
+      random_story(rng, 1 + static_cast<int>(rng() % 4), 60, failures::any);
     SCOPED_TRACE("round " + std::to_string(round));
 
     auto r = run_scenario(s);
