@@ -9,7 +9,7 @@ namespace presync::log {
 namespace {
 
 class stdout_sink : public sink {
-public:
+ public:
   void write(std::string_view line) override {
     std::lock_guard<std::mutex> guard{mtx_};
     std::fwrite(line.data(), 1, line.size(), stdout);
@@ -17,7 +17,7 @@ public:
     std::fflush(stdout);
   }
 
-private:
+ private:
   std::mutex mtx_;
 };
 
@@ -44,7 +44,8 @@ std::string utc_now() {
   gmtime_r(&t, &tm);
   char buf[32];
   auto n = std::strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%S", &tm);
-  std::snprintf(buf + n, sizeof(buf) - n, ".%03dZ", static_cast<int>(ms.count()));
+  std::snprintf(buf + n, sizeof(buf) - n, ".%03dZ",
+                static_cast<int>(ms.count()));
   return buf;
 }
 
@@ -77,14 +78,14 @@ std::string mask_phone(std::string_view number) {
 
 std::string_view to_string(level l) {
   switch (l) {
-    case level::debug:
-      return "debug";
-    case level::info:
-      return "info";
-    case level::warning:
-      return "warning";
-    case level::error:
-      return "error";
+  case level::debug:
+    return "debug";
+  case level::info:
+    return "info";
+  case level::warning:
+    return "warning";
+  case level::error:
+    return "error";
   }
   return "error";
 }
@@ -147,37 +148,41 @@ void set_sink(std::shared_ptr<sink> s) {
   global_sink = std::move(s);
 }
 
-void set_level(level min) { global_level = min; }
+void set_level(level min) {
+  global_level = min;
+}
 
-level current_level() { return global_level; }
+level current_level() {
+  return global_level;
+}
 
 void append_json_escaped(std::string& out, std::string_view text) {
   for (char c : text) {
     switch (c) {
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      case '\r':
-        out += "\\r";
-        break;
-      case '\t':
-        out += "\\t";
-        break;
-      default:
-        if (static_cast<unsigned char>(c) < 0x20) {
-          char buf[8];
-          std::snprintf(buf, sizeof(buf), "\\u%04x",
-                        static_cast<unsigned>(static_cast<unsigned char>(c)));
-          out += buf;
-        } else {
-          out += c;
-        }
+    case '"':
+      out += "\\\"";
+      break;
+    case '\\':
+      out += "\\\\";
+      break;
+    case '\n':
+      out += "\\n";
+      break;
+    case '\r':
+      out += "\\r";
+      break;
+    case '\t':
+      out += "\\t";
+      break;
+    default:
+      if (static_cast<unsigned char>(c) < 0x20) {
+        char buf[8];
+        std::snprintf(buf, sizeof(buf), "\\u%04x",
+                      static_cast<unsigned>(static_cast<unsigned char>(c)));
+        out += buf;
+      } else {
+        out += c;
+      }
     }
   }
 }

@@ -22,7 +22,7 @@ namespace presync::log {
 /// A secret value (token, client secret, key). Printing it in any way
 /// yields `mask`; only reveal() gives the value, for the wire.
 class secret {
-public:
+ public:
   static constexpr std::string_view mask = "***";
 
   secret() = default;
@@ -37,7 +37,7 @@ public:
   }
   friend bool operator==(const secret&, const secret&) = default;
 
-private:
+ private:
   std::string value_;
 };
 
@@ -72,18 +72,18 @@ field kv(std::string key, std::chrono::milliseconds value);
 
 /// Where lines go: stdout in production, memory in tests.
 class sink {
-public:
+ public:
   virtual ~sink() = default;
   virtual void write(std::string_view line) = 0;
 };
 
 /// Keeps every line, for tests.
 class memory_sink : public sink {
-public:
+ public:
   void write(std::string_view line) override;
   std::vector<std::string> lines() const;
 
-private:
+ private:
   mutable std::mutex mtx_;
   std::vector<std::string> lines_;
 };
@@ -98,7 +98,7 @@ void append_json_escaped(std::string& out, std::string_view text);
 
 /// A component's logger, e.g. logger{"graph.writer"}.
 class logger {
-public:
+ public:
   explicit logger(std::string component) : component_(std::move(component)) {}
 
   /// Returns true if lines of `l` are written; build costly fields only
@@ -108,7 +108,8 @@ public:
   void write(level l, std::string_view event,
              std::initializer_list<field> fields = {}) const;
 
-  void debug(std::string_view event, std::initializer_list<field> f = {}) const {
+  void debug(std::string_view event,
+             std::initializer_list<field> f = {}) const {
     write(level::debug, event, f);
   }
   void info(std::string_view event, std::initializer_list<field> f = {}) const {
@@ -118,20 +119,21 @@ public:
                std::initializer_list<field> f = {}) const {
     write(level::warning, event, f);
   }
-  void error(std::string_view event, std::initializer_list<field> f = {}) const {
+  void error(std::string_view event,
+             std::initializer_list<field> f = {}) const {
     write(level::error, event, f);
   }
 
   const std::string& component() const { return component_; }
 
-private:
+ private:
   std::string component_;
 };
 
 /// Lets a repeated event through at most once per `interval` per key and
 /// counts what it held back (Seastar's logger::rate_limit idea).
 class rate_limit {
-public:
+ public:
   explicit rate_limit(std::chrono::milliseconds interval)
     : interval_(interval) {}
 
@@ -140,7 +142,7 @@ public:
   std::uint64_t allow(const std::string& key,
                       std::chrono::steady_clock::time_point now);
 
-private:
+ private:
   struct slot {
     std::chrono::steady_clock::time_point last;
     std::uint64_t suppressed = 0;

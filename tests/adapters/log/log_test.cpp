@@ -10,7 +10,7 @@ namespace presync::log {
 namespace {
 
 class LogTest : public ::testing::Test {
-protected:
+ protected:
   void SetUp() override {
     sink_ = std::make_shared<memory_sink>();
     set_sink(sink_);
