@@ -1,5 +1,7 @@
 // presync: the command line. Each subcommand lives in its own unit; this
 // file only dispatches.
+#include "config/check_config.hpp"
+
 #include <cstdio>
 #include <cstring>
 #include <string_view>
@@ -27,6 +29,9 @@ int main(int argc, char** argv) {
   if (cmd == "help" || cmd == "--help" || cmd == "-h") {
     std::fputs(usage, stdout);
     return 0;
+  }
+  if (cmd == "check-config") {
+    return presync::config::check_config_main(argc - 1, argv + 1);
   }
   std::fprintf(stderr, "presync: unknown command '%s'\n\n%s", argv[1], usage);
   return 2;
