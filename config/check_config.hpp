@@ -14,8 +14,9 @@ namespace presync::config {
 /// every diagnostic and a summary line to `out`, usage problems to `err`.
 /// Returns 0 without errors, 1 with errors, 2 on a usage error or an
 /// unreadable file.
-int check_config(std::span<const std::string> args, std::ostream& out,
-                 std::ostream& err, const env_lookup& env);
+[[nodiscard]] int check_config(std::span<const std::string> args,
+                               std::ostream& out, std::ostream& err,
+                               const env_lookup& env);
 
 /// Runs check-config from main(): argv[0] is `check-config`, the
 /// environment is the process's.

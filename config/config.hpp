@@ -23,7 +23,7 @@ using env_lookup =
   std::function<std::optional<std::string>(std::string_view name)>;
 
 /// Returns a lookup that reads the process environment.
-env_lookup process_environment();
+[[nodiscard]] env_lookup process_environment();
 
 /// A `host:port` to listen on; the host may be a bracketed IPv6 address.
 struct listen_address {
@@ -130,16 +130,17 @@ struct presync_config {
 /// Parses a config held in memory; `diags.source()` names it in messages.
 /// Reports every problem found, not just the first, and returns nullopt
 /// when any of them is an error.
-std::optional<presync_config> load_config_text(std::string_view text,
-                                               diagnostics& diags,
-                                               const env_lookup& env);
+[[nodiscard]] std::optional<presync_config>
+load_config_text(std::string_view text, diagnostics& diags,
+                 const env_lookup& env);
 
 /// Reads and parses `file`. An unreadable file is an error in `diags`.
-std::optional<presync_config> load_config_file(const std::string& file,
-                                               diagnostics& diags,
-                                               const env_lookup& env);
+[[nodiscard]] std::optional<presync_config>
+load_config_file(const std::string& file, diagnostics& diags,
+                 const env_lookup& env);
 
 /// Returns the text of `file`, or nullopt when it cannot be read.
-std::optional<std::string> read_text_file(const std::string& file);
+[[nodiscard]] std::optional<std::string>
+read_text_file(const std::string& file);
 
 } // namespace presync::config

@@ -41,9 +41,10 @@ struct known_states {
 ///
 /// Every problem goes to `diags` under `path` (e.g. `tenants[0].sync`); the
 /// returned settings then hold the defaults for the keys that were wrong.
-sync_settings parse_sync(const YAML::Node& node, const std::string& path,
-                         diagnostics& diags,
-                         const known_states* states = nullptr);
+[[nodiscard]] sync_settings parse_sync(const YAML::Node& node,
+                                       const std::string& path,
+                                       diagnostics& diags,
+                                       const known_states* states = nullptr);
 
 /// Returns every cycle the two maps can run through, each as the chain of
 /// names it passes, e.g. {"Meeting", "DoNotDisturb/Presenting", "Lunch",
@@ -51,7 +52,7 @@ sync_settings parse_sync(const YAML::Node& node, const std::string& path,
 /// matches a teams_to_connect rule that sets another status, and so on back
 /// to the first. Each cycle is listed once, starting from the status whose
 /// rule comes first in the teams_to_connect map.
-std::vector<std::vector<std::string>>
+[[nodiscard]] std::vector<std::vector<std::string>>
 find_rule_cycles(const sync_settings& settings);
 
 } // namespace presync::config

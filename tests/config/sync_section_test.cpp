@@ -387,7 +387,7 @@ TEST(ScenarioSyncBlocks, EveryStoryReadsCleanly) {
     auto story = YAML::LoadFile(f.path().string());
     diagnostics diags{f.path().filename().string()};
 
-    parse_sync(story["sync"], "sync", diags);
+    [[maybe_unused]] auto s = parse_sync(story["sync"], "sync", diags);
 
     EXPECT_TRUE(diags.items().empty())
       << testing::PrintToString(diags.format_all());
