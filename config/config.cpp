@@ -404,42 +404,46 @@ class loader {
     std::optional<where> burst_at;
     bool credentials_ok = true;
     where credentials_at = s.at.key("credentials", s.at.line);
-    r_.for_each_key(s.value, s.at, connect_keys, [&](const entry& e) {
-      seen.insert(e.key);
-      if (e.key == "instance_id") {
-        internal::assign(out.instance_id, read_guid(e));
-      } else if (e.key == "region") {
-        internal::assign(out.region, read_region(e));
-      } else if (e.key == "endpoint") {
-        internal::assign(out.endpoint, read_endpoint(e));
-      } else if (e.key == "kinesis_endpoint") {
-        internal::assign(out.kinesis_endpoint, read_endpoint(e));
-      } else if (e.key == "sts_endpoint") {
-        internal::assign(out.sts_endpoint, read_endpoint(e));
-      } else if (e.key == "stream_name") {
-        internal::assign(out.stream_name, r_.text(e.value, e.at));
-      } else if (e.key == "outbound_contact_flow_id") {
-        internal::assign(out.outbound_contact_flow_id, read_guid(e));
-      } else if (e.key == "outbound_queue_id") {
-        internal::assign(out.outbound_queue_id, read_guid(e));
-      } else if (e.key == "requests_per_second") {
-        internal::assign(out.requests_per_second,
-                         r_.integer(e.value, e.at, 1, 1000));
-      } else if (e.key == "burst") {
-        burst_at = e.at;
-        internal::assign(out.burst, r_.integer(e.value, e.at, 1, 10'000));
-      } else if (e.key == "agent_statuses") {
-        internal::assign(out.agent_statuses, read_statuses(e));
-      } else {
-        auto c = r_.one_of(e.value, e.at, credential_names);
-        if (c) {
-          out.credentials =
-            enum_at<connect_config::credential_source>(credential_names, *c);
+    bool is_map =
+      r_.for_each_key(s.value, s.at, connect_keys, [&](const entry& e) {
+        seen.insert(e.key);
+        if (e.key == "instance_id") {
+          internal::assign(out.instance_id, read_guid(e));
+        } else if (e.key == "region") {
+          internal::assign(out.region, read_region(e));
+        } else if (e.key == "endpoint") {
+          internal::assign(out.endpoint, read_endpoint(e));
+        } else if (e.key == "kinesis_endpoint") {
+          internal::assign(out.kinesis_endpoint, read_endpoint(e));
+        } else if (e.key == "sts_endpoint") {
+          internal::assign(out.sts_endpoint, read_endpoint(e));
+        } else if (e.key == "stream_name") {
+          internal::assign(out.stream_name, r_.text(e.value, e.at));
+        } else if (e.key == "outbound_contact_flow_id") {
+          internal::assign(out.outbound_contact_flow_id, read_guid(e));
+        } else if (e.key == "outbound_queue_id") {
+          internal::assign(out.outbound_queue_id, read_guid(e));
+        } else if (e.key == "requests_per_second") {
+          internal::assign(out.requests_per_second,
+                           r_.integer(e.value, e.at, 1, 1000));
+        } else if (e.key == "burst") {
+          burst_at = e.at;
+          internal::assign(out.burst, r_.integer(e.value, e.at, 1, 10'000));
+        } else if (e.key == "agent_statuses") {
+          internal::assign(out.agent_statuses, read_statuses(e));
+        } else {
+          auto c = r_.one_of(e.value, e.at, credential_names);
+          if (c) {
+            out.credentials =
+              enum_at<connect_config::credential_source>(credential_names, *c);
+          }
+          credentials_ok = c.has_value();
+          credentials_at = e.at;
         }
-        credentials_ok = c.has_value();
-        credentials_at = e.at;
-      }
-    });
+      });
+    if (!is_map) {
+      return;
+    }
     require_keys(s, seen, {"instance_id", "region", "stream_name"});
 
     if (out.burst < out.requests_per_second) {
@@ -777,7 +781,9 @@ std::optional<presync_config> load_config_text(std::string_view text,
     diags.add_error("", "YAML syntax error: " + e.msg, line);
     return std::nullopt;
   }
-  return loader{diags, env}.load(root);
+  auto config = loader{diags, env}.load(root);
+  diags.sort_by_line();
+  return config;
 }
 
 std::optional<presync_config> load_config_file(const std::string& file,

@@ -1,6 +1,7 @@
 #include "config/diagnostics.hpp"
 
 #include <algorithm>
+#include <limits>
 #include <utility>
 
 namespace presync::config {
@@ -45,6 +46,15 @@ void diagnostics::add_error(std::string path, std::string message, int line) {
 void diagnostics::add_warning(std::string path, std::string message, int line) {
   items_.push_back(diagnostic{diagnostic::severity::warning, std::move(path),
                               std::move(message), line});
+}
+
+void diagnostics::sort_by_line() {
+  auto key = [](const diagnostic& d) {
+    return d.line > 0 ? d.line : std::numeric_limits<int>::max();
+  };
+  std::stable_sort(
+    items_.begin(), items_.end(),
+    [&](const diagnostic& a, const diagnostic& b) { return key(a) < key(b); });
 }
 
 std::string diagnostics::format(const diagnostic& d) const {

@@ -42,6 +42,10 @@ class diagnostics {
   /// Returns the number of warnings recorded.
   std::size_t warning_count() const { return items_.size() - errors_; }
 
+  /// Orders the diagnostics by line, keeping the order recorded within a
+  /// line; those without a line go last.
+  void sort_by_line();
+
   /// Returns every diagnostic, in the order recorded.
   std::span<const diagnostic> items() const { return items_; }
 

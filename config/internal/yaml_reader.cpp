@@ -40,10 +40,10 @@ std::string describe(const YAML::Node& n) {
     return "nothing";
   }
   if (n.IsMap()) {
-    return "a map";
+    return n.size() == 0 ? "an empty map" : "a map";
   }
   if (n.IsSequence()) {
-    return "a list";
+    return n.size() == 0 ? "an empty list" : "a list";
   }
   return "\"" + n.Scalar() + "\"";
 }
