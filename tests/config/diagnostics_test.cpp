@@ -54,6 +54,22 @@ TEST(Diagnostics, CountsErrorsAndWarningsApart) {
   EXPECT_EQ(d.items()[2].path, "c");
 }
 
+TEST(Diagnostics, SortByLineKeepsTheOrderWithinALine) {
+  diagnostics d;
+  d.add_error("late", "x", 9);
+  d.add_error("nowhere", "x");
+  d.add_error("early-a", "x", 2);
+  d.add_warning("early-b", "x", 2);
+
+  d.sort_by_line();
+
+  ASSERT_EQ(d.items().size(), 4u);
+  EXPECT_EQ(d.items()[0].path, "early-a");
+  EXPECT_EQ(d.items()[1].path, "early-b");
+  EXPECT_EQ(d.items()[2].path, "late");
+  EXPECT_EQ(d.items()[3].path, "nowhere");
+}
+
 TEST(EditDistance, CountsASwapOfNeighboursAsOneEdit) {
   EXPECT_EQ(edit_distance("min_hlod", "min_hold"), 1u);
   EXPECT_EQ(edit_distance("min_hold", "min_hold"), 0u);
