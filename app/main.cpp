@@ -1,6 +1,7 @@
 // presync: the command line. Each subcommand lives in its own unit; this
 // file only dispatches.
 #include "app/scenarios_cmd.hpp"
+#include "config/check_config.hpp"
 
 #include <cstdio>
 #include <cstring>
@@ -32,6 +33,9 @@ int main(int argc, char** argv) {
   }
   if (cmd == "scenarios") {
     return presync::app::scenarios_main(argc - 2, argv + 2);
+  }
+  if (cmd == "check-config") {
+    return presync::config::check_config_main(argc - 1, argv + 1);
   }
   std::fprintf(stderr, "presync: unknown command '%s'\n\n%s", argv[1], usage);
   return 2;

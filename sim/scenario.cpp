@@ -328,10 +328,15 @@ std::optional<scenario> loader::load(const std::string& file) {
     s.until = read_duration(root["until"], "until");
   }
   if (auto sync = root["sync"]) {
-    std::vector<std::string> sync_problems;
-    s.sync = config::parse_sync_section(sync, "sync", sync_problems);
-    problems_.insert(problems_.end(), sync_problems.begin(),
-                     sync_problems.end());
+    // Warnings (rules that can chase each other) are what some stories
+    // are about; only errors stop a story from loading.
+    config::diagnostics diags;
+    s.sync = config::parse_sync(sync, "sync", diags);
+    for (const auto& d : diags.items()) {
+      if (d.level == config::diagnostic::severity::error) {
+        problem(d.path, d.message);
+      }
+    }
   }
   read_people(root["people"], s);
   read_steps(root["steps"], s);

@@ -13,14 +13,14 @@ using prometheus::BuildHistogram;
 
 std::string result_label(write_outcome::kind k) {
   switch (k) {
-    case write_outcome::kind::ok:
-      return "ok";
-    case write_outcome::kind::throttled:
-      return "throttled";
-    case write_outcome::kind::failed:
-      return "failed";
-    case write_outcome::kind::deferred:
-      return "deferred";
+  case write_outcome::kind::ok:
+    return "ok";
+  case write_outcome::kind::throttled:
+    return "throttled";
+  case write_outcome::kind::failed:
+    return "failed";
+  case write_outcome::kind::deferred:
+    return "deferred";
   }
   return "failed";
 }
@@ -65,9 +65,9 @@ sync_metrics::sync_metrics(std::shared_ptr<prometheus::Registry> registry)
   // nop
 }
 
-void sync_metrics::count_source_change(const std::string& tenant,
-                                       side from) {
-  source_changes_.Add({{"tenant", tenant}, {"side", std::string{to_string(from)}}})
+void sync_metrics::count_source_change(const std::string& tenant, side from) {
+  source_changes_
+    .Add({{"tenant", tenant}, {"side", std::string{to_string(from)}}})
     .Increment();
 }
 

@@ -24,7 +24,7 @@ namespace presync::metrics {
 /// The metric families of the sync core. Thread-safe: prometheus-cpp
 /// counters are atomic and family lookups are locked by the library.
 class sync_metrics {
-public:
+ public:
   explicit sync_metrics(std::shared_ptr<prometheus::Registry> registry);
 
   /// Counts a change observed on `from` (Connect event, Teams observation).
@@ -55,7 +55,7 @@ public:
 
   prometheus::Registry& registry() { return *registry_; }
 
-private:
+ private:
   std::shared_ptr<prometheus::Registry> registry_;
   prometheus::Family<prometheus::Counter>& source_changes_;
   prometheus::Family<prometheus::Counter>& decisions_;
@@ -69,7 +69,7 @@ private:
 
 /// Serves a registry on its own port (`/metrics`).
 class metrics_server {
-public:
+ public:
   /// Binds `listen` ("127.0.0.1:9464"; port 0 picks a free one). Throws
   /// std::runtime_error when the address cannot be bound (start-up error).
   metrics_server(const std::string& listen,
@@ -79,7 +79,7 @@ public:
   /// Returns the port actually bound.
   unsigned short port() const;
 
-private:
+ private:
   std::unique_ptr<prometheus::Exposer> exposer_;
 };
 
