@@ -144,7 +144,7 @@ const agent* model::find_agent(std::string_view key) const {
   return const_cast<model*>(this)->find_agent(key);
 }
 
-const agent& model::add_agent() {
+agent& model::add_agent() {
   static constexpr const char* first_names[] = {
     "Jane", "John",  "Maria", "Ahmed", "Li",
     "Olga", "Kwame", "Sofia", "Ravi",  "Emma"};

@@ -150,8 +150,9 @@ class model {
 
   // -- changes (each writes agent events) ----------------------------------
 
-  /// Adds a generated agent (next number) and returns it.
-  const agent& add_agent();
+  /// Adds a generated agent (next number) and returns it; callers may
+  /// then change its identity fields (names, username, e-mail, phones).
+  agent& add_agent();
   change_result login(std::string_view agent_key,
                       std::optional<std::size_t> status);
   change_result logout(std::string_view agent_key);

@@ -1115,10 +1115,50 @@ http_response service::handle_control(const sigv4::request& req) {
         return control_error(400, error.empty() ? "'count' must be 1..10000"
                                                 : error);
       }
+
+      // One agent with chosen identity fields, or `count` generated ones.
+      const auto username = str_field(body.root, "username", error);
+      const auto first = str_field(body.root, "first_name", error);
+      const auto last = str_field(body.root, "last_name", error);
+      const auto email = str_field(body.root, "email", error);
+      const auto phone_type = str_field(body.root, "phone_type", error);
+      const auto did = str_field(body.root, "did", error);
+      if (!error.empty()) {
+        return control_error(400, error);
+      }
+      const bool custom =
+        username || first || last || email || phone_type || did;
+      if (custom && count && *count != 1) {
+        return control_error(400, "identity fields need 'count' 1 or none");
+      }
+      if (username && (username->empty() || username->size() > 100)) {
+        return control_error(400, "'username' must have 1..100 characters");
+      }
+      if (username && model_.find_agent(*username)) {
+        return control_error(409, "username '" + *username + "' is taken");
+      }
+      if (phone_type && *phone_type != "SOFT_PHONE" &&
+          *phone_type != "DESK_PHONE") {
+        return control_error(400,
+                             "'phone_type' must be SOFT_PHONE or DESK_PHONE");
+      }
+      if (did && !is_e164(*did)) {
+        return control_error(400, "'did' must be an E.164 number");
+      }
       json_out j;
       j.begin_object().key("agents").begin_array();
       for (int i = 0; i < static_cast<int>(count.value_or(1)); ++i) {
-        write_agent(j, model_, model_.add_agent());
+        agent& a = model_.add_agent();
+        if (username) {
+          a.username = *username;
+          a.email = *username;
+        }
+        a.first_name = first.value_or(a.first_name);
+        a.last_name = last.value_or(a.last_name);
+        a.email = email.value_or(a.email);
+        a.phone_type = phone_type.value_or(a.phone_type);
+        a.did = did.value_or(a.did);
+        write_agent(j, model_, a);
       }
       j.end_array().end_object();
       return ok(j.str());

@@ -473,6 +473,33 @@ TEST_F(EmulatorTest, LogoutWritesLogoutWithoutPreviousSnapshot) {
             "OFFLINE");
 }
 
+TEST_F(EmulatorTest, ControlApiCreatesAgentWithChosenIdentity) {
+  const response made = control(
+    port_, "POST", "/_control/agents",
+    R"({"username":"jane.doe@example.com","first_name":"Jane",)"
+    R"("last_name":"Doe","phone_type":"DESK_PHONE","did":"+15555550123"})");
+  ASSERT_EQ(made.status, 200) << made.body;
+  const std::string id = str(parse(made.body)["agents"].at(0)["id"]);
+  EXPECT_EQ(id, "11111111-1111-4111-8111-000000000006");
+
+  const response r = rest("GET", std::string("/users/") + instance + "/" + id);
+  ASSERT_EQ(r.status, 200) << r.body;
+  auto user = parse(r.body)["User"];
+  EXPECT_EQ(str(user["Username"]), "jane.doe@example.com");
+  EXPECT_EQ(str(user["IdentityInfo"]["LastName"]), "Doe");
+  EXPECT_EQ(str(user["PhoneConfig"]["DeskPhoneNumber"]), "+15555550123");
+
+  // The username is taken now; more generated agents continue the numbers.
+  EXPECT_EQ(control(port_, "POST", "/_control/agents",
+                    R"({"username":"jane.doe@example.com"})")
+              .status,
+            409);
+  const response more =
+    control(port_, "POST", "/_control/agents", R"({"count":2})");
+  EXPECT_EQ(str(parse(more.body)["agents"].at(1)["username"]),
+            "agent0008@example.com");
+}
+
 TEST_F(EmulatorTest, ControlApiNamesBadInput) {
   const response r = control(port_, "POST", "/_control/agents/nobody/login");
   EXPECT_EQ(r.status, 404);
