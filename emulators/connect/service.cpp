@@ -333,8 +333,435 @@ http_response service::handle(const sigv4::request& req, bool loopback_peer) {
   return r;
 }
 
-// -- REST operations
+// -- REST operations ---------------------------------------------------------
 // -----------------------------------------------------------
+
+namespace {
+
+// ListUsers: GET /users-summary/{InstanceId}, paged.
+http_response list_users(model& m, const target_parts& t) {
+  page p;
+  if (auto bad =
+        read_page("users", query_value(t, "nextToken"),
+                  query_value(t, "maxResults"), std::nullopt, 1000, 100, p)) {
+    return (*bad);
+  }
+  const auto& agents = m.agents();
+  json_out j;
+  j.begin_object().key("UserSummaryList").begin_array();
+  const std::size_t end = std::min(agents.size(), p.offset + p.size);
+  for (std::size_t i = p.offset; i < end; ++i) {
+    const agent& a = agents[i];
+    j.begin_object();
+    j.key("Id").string(a.id);
+    j.key("Arn").string(m.agent_arn(a));
+    j.key("Username").string(a.username);
+    j.key("LastModifiedTime").epoch_seconds(a.modified_ms);
+    j.key("LastModifiedRegion").string(m.config().region);
+    j.end_object();
+  }
+  j.end_array();
+  if (end < agents.size()) {
+    j.key("NextToken").string(page_token("users", end));
+  }
+  j.end_object();
+  return json_response(200, j.str());
+}
+
+// DescribeUser: GET /users/{InstanceId}/{UserId}.
+http_response describe_user(model& m, const target_parts& t) {
+  const auto& s = t.segments;
+  const agent* a = m.find_agent(s[2]);
+  if (!a || a->id != s[2]) {
+    return (
+      aws_error(404, "ResourceNotFoundException", "User not found: " + s[2]));
+  }
+  json_out j;
+  j.begin_object().key("User").begin_object();
+  j.key("Id").string(a->id);
+  j.key("Arn").string(m.agent_arn(*a));
+  j.key("Username").string(a->username);
+  j.key("IdentityInfo").begin_object();
+  j.key("FirstName").string(a->first_name);
+  j.key("LastName").string(a->last_name);
+  j.key("Email").string(a->email);
+  j.key("Mobile").string(a->did);
+  j.end_object();
+  j.key("PhoneConfig").begin_object();
+  j.key("PhoneType").string(a->phone_type);
+  j.key("AutoAccept").boolean(false);
+  j.key("AfterContactWorkTimeLimit").number(std::int64_t{a->acw_limit_s});
+  if (a->phone_type == "DESK_PHONE") {
+    j.key("DeskPhoneNumber").string(a->did);
+  }
+  j.end_object();
+  j.key("DirectoryUserId").string(a->id);
+  j.key("SecurityProfileIds").begin_array();
+  j.string("88888888-8888-4888-8888-888888888888").end_array();
+  j.key("RoutingProfileId").string(m.routing_profile_id());
+  j.key("HierarchyGroupId").string(model::group2_id);
+  j.key("Tags").begin_object().end_object();
+  j.key("AutoAcceptConfigs").begin_array().begin_object();
+  j.key("Channel").string("VOICE").key("AutoAccept").boolean(false);
+  j.end_object().end_array();
+  j.key("AfterContactWorkConfigs").begin_array().begin_object();
+  j.key("Channel").string("VOICE");
+  j.key("AfterContactWorkConfig").begin_object();
+  j.key("AfterContactWorkTimeLimit").number(std::int64_t{a->acw_limit_s});
+  j.end_object().end_object().end_array();
+  j.key("PhoneNumberConfigs").begin_array().begin_object();
+  j.key("Channel").string("VOICE").key("PhoneType").string(a->phone_type);
+  if (a->phone_type == "DESK_PHONE") {
+    j.key("PhoneNumber").string(a->did);
+  }
+  j.end_object().end_array();
+  j.key("LastModifiedTime").epoch_seconds(a->modified_ms);
+  j.key("LastModifiedRegion").string(m.config().region);
+  j.end_object().end_object();
+  return json_response(200, j.str());
+}
+
+// ListAgentStatuses and DescribeAgentStatus: GET /agent-status/....
+http_response agent_statuses(model& m, const target_parts& t, bool describe) {
+  const auto& s = t.segments;
+  const auto& statuses = m.statuses();
+  if (describe) {
+    const auto it =
+      std::find_if(statuses.begin(), statuses.end(),
+                   [&](const status_def& d) { return d.id == s[2]; });
+    if (it == statuses.end()) {
+      return (aws_error(404, "ResourceNotFoundException",
+                        "Agent status not found: " + s[2]));
+    }
+    json_out j;
+    j.begin_object().key("AgentStatus").begin_object();
+    j.key("AgentStatusARN").string(m.status_arn(*it));
+    j.key("AgentStatusId").string(it->id);
+    j.key("Name").string(it->name);
+    j.key("Description").string(it->name);
+    j.key("Type").string(it->type);
+    j.key("DisplayOrder")
+      .number(static_cast<std::int64_t>(it - statuses.begin() + 1));
+    j.key("State").string("ENABLED");
+    j.key("Tags").begin_object().end_object();
+    j.key("LastModifiedTime").epoch_seconds(1735689600000);
+    j.key("LastModifiedRegion").string(m.config().region);
+    j.end_object().end_object();
+    return json_response(200, j.str());
+  }
+  std::vector<std::string> types;
+  for (const auto& [k, val] : t.query) {
+    if (k == "AgentStatusTypes") {
+      if (val != "ROUTABLE" && val != "CUSTOM" && val != "OFFLINE") {
+        return (aws_error(400, "InvalidParameterException",
+                          "AgentStatusTypes must be ROUTABLE, CUSTOM "
+                          "or OFFLINE, not '" +
+                            val + "'"));
+      }
+      types.push_back(val);
+    }
+  }
+  std::vector<const status_def*> chosen;
+  for (const auto& d : statuses) {
+    if (types.empty() ||
+        std::find(types.begin(), types.end(), d.type) != types.end()) {
+      chosen.push_back(&d);
+    }
+  }
+  page p;
+  if (auto bad =
+        read_page("statuses", query_value(t, "nextToken"),
+                  query_value(t, "maxResults"), std::nullopt, 1000, 100, p)) {
+    return (*bad);
+  }
+  json_out j;
+  j.begin_object().key("AgentStatusSummaryList").begin_array();
+  const std::size_t end = std::min(chosen.size(), p.offset + p.size);
+  for (std::size_t i = p.offset; i < end; ++i) {
+    const status_def& d = *chosen[i];
+    j.begin_object();
+    j.key("Id").string(d.id);
+    j.key("Arn").string(m.status_arn(d));
+    j.key("Name").string(d.name);
+    j.key("Type").string(d.type);
+    j.key("LastModifiedTime")
+      .epoch_seconds(1735689600000 + static_cast<std::int64_t>(i) * 3600000);
+    j.key("LastModifiedRegion").string(m.config().region);
+    j.end_object();
+  }
+  j.end_array();
+  if (end < chosen.size()) {
+    j.key("NextToken").string(page_token("statuses", end));
+  }
+  j.end_object();
+  return json_response(200, j.str());
+}
+
+// PutUserStatus: PUT /users/{InstanceId}/{UserId}/status.
+http_response put_user_status(model& m, const target_parts& t, element root) {
+  const auto& s = t.segments;
+  std::string error;
+  const auto status_id = str_field(root, "AgentStatusId", error);
+  if (!error.empty() || !status_id) {
+    return (aws_error(400, "InvalidRequestException",
+                      error.empty() ? "AgentStatusId is required" : error));
+  }
+  const agent* a = m.find_agent(s[2]);
+  if (!a || a->id != s[2]) {
+    return (
+      aws_error(404, "ResourceNotFoundException", "User not found: " + s[2]));
+  }
+  const auto& statuses = m.statuses();
+  const auto it =
+    std::find_if(statuses.begin(), statuses.end(),
+                 [&](const status_def& d) { return d.id == *status_id; });
+  if (it == statuses.end()) {
+    return (aws_error(404, "ResourceNotFoundException",
+                      "Agent status not found: " + *status_id));
+  }
+  std::string applied;
+  if (auto bad = m.set_status(
+        s[2], static_cast<std::size_t>(it - statuses.begin()), applied)) {
+    return (aws_error(bad->status, bad->code, bad->message));
+  }
+  m.status_puts().push_back({s[2], *status_id, it->name, applied, m.now_ms()});
+  http_response r;
+  r.status = 200;
+  r.headers.emplace_back("Content-Type", "application/json");
+  return r;
+}
+
+// GetCurrentUserData: POST /metrics/userdata/{InstanceId}.
+http_response get_current_user_data(model& m, element root) {
+  std::string error;
+  if (!has(root, "Filters")) {
+    return (aws_error(400, "InvalidRequestException", "Filters is required"));
+  }
+  element filters = root["Filters"];
+  if (!filters.is_object()) {
+    return (
+      aws_error(400, "InvalidRequestException", "Filters must be an object"));
+  }
+  static constexpr const char* kinds[] = {"Queues", "RoutingProfiles", "Agents",
+                                          "UserHierarchyGroups"};
+  std::string kind;
+  std::vector<std::string> wanted;
+  for (const char* k : kinds) {
+    if (auto list = str_list_field(filters, k, error)) {
+      if (!kind.empty()) {
+        return (aws_error(400, "InvalidRequestException",
+                          "Filters must hold exactly one of Queues, "
+                          "RoutingProfiles, Agents, "
+                          "UserHierarchyGroups"));
+      }
+      kind = k;
+      wanted = std::move(*list);
+    }
+  }
+  if (!error.empty()) {
+    return (aws_error(400, "InvalidParameterException", error));
+  }
+  if (kind.empty()) {
+    return (aws_error(400, "InvalidRequestException",
+                      "Filters must hold one of Queues, "
+                      "RoutingProfiles, Agents, UserHierarchyGroups"));
+  }
+  if (wanted.size() > 100 || wanted.empty()) {
+    return (aws_error(400, "InvalidParameterException",
+                      "Filters." + kind + " must hold 1 to 100 items"));
+  }
+  std::vector<std::string> states;
+  if (has(filters, "ContactFilter")) {
+    element cf = filters["ContactFilter"];
+    if (auto list = str_list_field(cf, "ContactStates", error)) {
+      states = std::move(*list);
+    }
+    if (!error.empty()) {
+      return (
+        aws_error(400, "InvalidParameterException", "ContactFilter: " + error));
+    }
+  }
+  page p;
+  const auto max = num_field(root, "MaxResults", error);
+  const auto token = str_field(root, "NextToken", error);
+  if (!error.empty()) {
+    return (aws_error(400, "InvalidParameterException", error));
+  }
+  if (auto bad = read_page("userdata", token, std::nullopt, max, 100, 100, p)) {
+    return (*bad);
+  }
+
+  auto listed = [&](std::string_view id, std::string_view arn) {
+    return std::find(wanted.begin(), wanted.end(), id) != wanted.end() ||
+           std::find(wanted.begin(), wanted.end(), arn) != wanted.end();
+  };
+  std::vector<const agent*> matches;
+  for (const agent& a : m.agents()) {
+    // Logged-out agents are left out (spec 2.2 leaves this open).
+    if (!a.logged_in) {
+      continue;
+    }
+    bool match = false;
+    if (kind == "Agents") {
+      match = listed(a.id, m.agent_arn(a));
+    } else if (kind == "Queues") {
+      match =
+        listed(model::inbound_queue_id, m.queue_arn(model::inbound_queue_id)) ||
+        listed("agent/" + a.id, m.instance_arn() + "/queue/agent/" + a.id);
+    } else if (kind == "RoutingProfiles") {
+      match = listed(m.routing_profile_id(), m.routing_profile_arn());
+    } else {
+      match = listed(model::group1_id, m.group_arn(model::group1_id)) ||
+              listed(model::group2_id, m.group_arn(model::group2_id));
+    }
+    if (match && !states.empty()) {
+      match = std::any_of(a.contacts.begin(), a.contacts.end(), [&](auto& c) {
+        return std::find(states.begin(), states.end(), c.state) != states.end();
+      });
+    }
+    if (match) {
+      matches.push_back(&a);
+    }
+  }
+
+  json_out j;
+  j.begin_object().key("UserDataList").begin_array();
+  const std::size_t end = std::min(matches.size(), p.offset + p.size);
+  for (std::size_t i = p.offset; i < end; ++i) {
+    const agent& a = *matches[i];
+    const status_def& st = m.statuses()[a.status];
+    const bool voice =
+      std::any_of(a.contacts.begin(), a.contacts.end(),
+                  [](auto& c) { return c.channel == "VOICE"; });
+    j.begin_object();
+    j.key("User").begin_object().key("Id").string(a.id);
+    j.key("Arn").string(m.agent_arn(a)).end_object();
+    j.key("RoutingProfile").begin_object();
+    j.key("Id").string(m.routing_profile_id());
+    j.key("Arn").string(m.routing_profile_arn()).end_object();
+    j.key("HierarchyPath").begin_object();
+    j.key("LevelOne").begin_object().key("Id").string(model::group1_id);
+    j.key("Arn").string(m.group_arn(model::group1_id)).end_object();
+    j.key("LevelTwo").begin_object().key("Id").string(model::group2_id);
+    j.key("Arn").string(m.group_arn(model::group2_id)).end_object();
+    j.end_object();
+    j.key("Status").begin_object();
+    j.key("StatusStartTimestamp").epoch_seconds(a.status_start_ms);
+    j.key("StatusArn").string(m.status_arn(st));
+    j.key("StatusName").string(st.name);
+    j.end_object();
+    j.key("AvailableSlotsByChannel").begin_object();
+    j.key("VOICE").number(std::int64_t{voice ? 0 : 1});
+    j.key("CHAT").number(std::int64_t{3}).end_object();
+    j.key("MaxSlotsByChannel").begin_object();
+    j.key("VOICE").number(std::int64_t{1});
+    j.key("CHAT").number(std::int64_t{3}).end_object();
+    j.key("ActiveSlotsByChannel").begin_object();
+    j.key("VOICE").number(std::int64_t{voice ? 1 : 0});
+    j.key("CHAT").number(std::int64_t{0}).end_object();
+    j.key("Contacts").begin_array();
+    for (const contact& c : a.contacts) {
+      j.begin_object();
+      j.key("ContactId").string(c.id);
+      j.key("Channel").string(c.channel);
+      j.key("InitiationMethod").string(c.initiation);
+      j.key("AgentContactState").string(c.state);
+      // On hold keeps the time the contact was connected (spec 2.2).
+      const std::int64_t start = c.state == "CONNECTED_ONHOLD" && c.connected_ms
+                                   ? *c.connected_ms
+                                   : c.state_start_ms;
+      j.key("StateStartTimestamp").epoch_seconds(start);
+      if (c.connected_ms) {
+        j.key("ConnectedToAgentTimestamp").epoch_seconds(*c.connected_ms);
+      }
+      j.key("Queue").begin_object().key("Id").string(c.queue_id);
+      j.key("Arn").string(m.queue_arn(c.queue_id)).end_object();
+      j.end_object();
+    }
+    j.end_array();
+    if (a.next_status) {
+      j.key("NextStatus").string(m.statuses()[*a.next_status].name);
+    }
+    j.end_object();
+  }
+  j.end_array();
+  if (end < matches.size()) {
+    j.key("NextToken").string(page_token("userdata", end));
+  }
+  j.key("ApproximateTotalCount")
+    .number(static_cast<std::int64_t>(matches.size()));
+  j.end_object();
+  return json_response(200, j.str());
+}
+
+// StartOutboundVoiceContact: PUT /contact/outbound-voice.
+http_response start_outbound_voice_contact(model& m, element root) {
+  std::string error;
+  outbound_call call;
+  const auto dest = str_field(root, "DestinationPhoneNumber", error);
+  const auto flow = str_field(root, "ContactFlowId", error);
+  const auto queue = str_field(root, "QueueId", error);
+  const auto source = str_field(root, "SourcePhoneNumber", error);
+  const auto token = str_field(root, "ClientToken", error);
+  if (!error.empty()) {
+    return (aws_error(400, "InvalidParameterException", error));
+  }
+  if (!dest || !flow) {
+    return (aws_error(400, "InvalidRequestException",
+                      !dest ? "DestinationPhoneNumber is required"
+                            : "ContactFlowId is required"));
+  }
+  if (!is_e164(*dest)) {
+    return (aws_error(400, "InvalidParameterException",
+                      "DestinationPhoneNumber must be in E.164 format"));
+  }
+  if (!queue && !source) {
+    return (aws_error(400, "InvalidRequestException",
+                      "Either SourcePhoneNumber or QueueId is required"));
+  }
+  if (token && token->size() > 500) {
+    return (aws_error(400, "InvalidParameterException",
+                      "ClientToken must be at most 500 characters"));
+  }
+  if (has(root, "Attributes")) {
+    simdjson::dom::object attrs;
+    if (root["Attributes"].get_object().get(attrs)) {
+      return (aws_error(400, "InvalidParameterException",
+                        "Attributes must be a map of strings"));
+    }
+    for (auto field : attrs) {
+      std::string_view value;
+      if (field.value.get_string().get(value)) {
+        return (aws_error(400, "InvalidParameterException",
+                          "Attributes values must be strings"));
+      }
+      call.attributes.emplace_back(std::string(field.key), std::string(value));
+    }
+  }
+  call.destination = *dest;
+  call.contact_flow_id = *flow;
+  call.queue_id = queue.value_or("");
+  call.source_phone_number = source.value_or("");
+  call.client_token = token.value_or("");
+  call.received_ms = m.now_ms();
+  if (token) {
+    auto [it, fresh] = m.client_tokens().try_emplace(*token, "");
+    if (fresh) {
+      it->second = m.make_uuid();
+    } else {
+      call.replay = true;
+    }
+    call.contact_id = it->second;
+  } else {
+    call.contact_id = m.make_uuid();
+  }
+  m.outbound_calls().push_back(call);
+  json_out j;
+  j.begin_object().key("ContactId").string(call.contact_id).end_object();
+  return json_response(200, j.str());
+}
+
+} // namespace
 
 http_response service::handle_rest(const sigv4::request& req) {
   const target_parts t = split_target(req.target);
@@ -428,422 +855,24 @@ http_response service::handle_rest(const sigv4::request& req) {
                             : "Instance not found: " + requested_instance));
   }
 
+  http_response r;
   if (op == "ListUsers") {
-    page p;
-    if (auto bad =
-          read_page("users", query_value(t, "nextToken"),
-                    query_value(t, "maxResults"), std::nullopt, 1000, 100, p)) {
-      return fail(*bad);
-    }
-    const auto& agents = model_.agents();
-    json_out j;
-    j.begin_object().key("UserSummaryList").begin_array();
-    const std::size_t end = std::min(agents.size(), p.offset + p.size);
-    for (std::size_t i = p.offset; i < end; ++i) {
-      const agent& a = agents[i];
-      j.begin_object();
-      j.key("Id").string(a.id);
-      j.key("Arn").string(model_.agent_arn(a));
-      j.key("Username").string(a.username);
-      j.key("LastModifiedTime").epoch_seconds(a.modified_ms);
-      j.key("LastModifiedRegion").string(model_.config().region);
-      j.end_object();
-    }
-    j.end_array();
-    if (end < agents.size()) {
-      j.key("NextToken").string(page_token("users", end));
-    }
-    j.end_object();
-    return json_response(200, j.str());
-  }
-
-  if (op == "DescribeUser") {
-    const agent* a = model_.find_agent(s[2]);
-    if (!a || a->id != s[2]) {
-      return fail(
-        aws_error(404, "ResourceNotFoundException", "User not found: " + s[2]));
-    }
-    json_out j;
-    j.begin_object().key("User").begin_object();
-    j.key("Id").string(a->id);
-    j.key("Arn").string(model_.agent_arn(*a));
-    j.key("Username").string(a->username);
-    j.key("IdentityInfo").begin_object();
-    j.key("FirstName").string(a->first_name);
-    j.key("LastName").string(a->last_name);
-    j.key("Email").string(a->email);
-    j.key("Mobile").string(a->did);
-    j.end_object();
-    j.key("PhoneConfig").begin_object();
-    j.key("PhoneType").string(a->phone_type);
-    j.key("AutoAccept").boolean(false);
-    j.key("AfterContactWorkTimeLimit").number(std::int64_t{a->acw_limit_s});
-    if (a->phone_type == "DESK_PHONE") {
-      j.key("DeskPhoneNumber").string(a->did);
-    }
-    j.end_object();
-    j.key("DirectoryUserId").string(a->id);
-    j.key("SecurityProfileIds").begin_array();
-    j.string("88888888-8888-4888-8888-888888888888").end_array();
-    j.key("RoutingProfileId").string(model_.routing_profile_id());
-    j.key("HierarchyGroupId").string(model::group2_id);
-    j.key("Tags").begin_object().end_object();
-    j.key("AutoAcceptConfigs").begin_array().begin_object();
-    j.key("Channel").string("VOICE").key("AutoAccept").boolean(false);
-    j.end_object().end_array();
-    j.key("AfterContactWorkConfigs").begin_array().begin_object();
-    j.key("Channel").string("VOICE");
-    j.key("AfterContactWorkConfig").begin_object();
-    j.key("AfterContactWorkTimeLimit").number(std::int64_t{a->acw_limit_s});
-    j.end_object().end_object().end_array();
-    j.key("PhoneNumberConfigs").begin_array().begin_object();
-    j.key("Channel").string("VOICE").key("PhoneType").string(a->phone_type);
-    if (a->phone_type == "DESK_PHONE") {
-      j.key("PhoneNumber").string(a->did);
-    }
-    j.end_object().end_array();
-    j.key("LastModifiedTime").epoch_seconds(a->modified_ms);
-    j.key("LastModifiedRegion").string(model_.config().region);
-    j.end_object().end_object();
-    return json_response(200, j.str());
-  }
-
-  if (op == "ListAgentStatuses" || op == "DescribeAgentStatus") {
-    const auto& statuses = model_.statuses();
-    if (op == "DescribeAgentStatus") {
-      const auto it =
-        std::find_if(statuses.begin(), statuses.end(),
-                     [&](const status_def& d) { return d.id == s[2]; });
-      if (it == statuses.end()) {
-        return fail(aws_error(404, "ResourceNotFoundException",
-                              "Agent status not found: " + s[2]));
-      }
-      json_out j;
-      j.begin_object().key("AgentStatus").begin_object();
-      j.key("AgentStatusARN").string(model_.status_arn(*it));
-      j.key("AgentStatusId").string(it->id);
-      j.key("Name").string(it->name);
-      j.key("Description").string(it->name);
-      j.key("Type").string(it->type);
-      j.key("DisplayOrder")
-        .number(static_cast<std::int64_t>(it - statuses.begin() + 1));
-      j.key("State").string("ENABLED");
-      j.key("Tags").begin_object().end_object();
-      j.key("LastModifiedTime").epoch_seconds(1735689600000);
-      j.key("LastModifiedRegion").string(model_.config().region);
-      j.end_object().end_object();
-      return json_response(200, j.str());
-    }
-    std::vector<std::string> types;
-    for (const auto& [k, val] : t.query) {
-      if (k == "AgentStatusTypes") {
-        if (val != "ROUTABLE" && val != "CUSTOM" && val != "OFFLINE") {
-          return fail(aws_error(400, "InvalidParameterException",
-                                "AgentStatusTypes must be ROUTABLE, CUSTOM "
-                                "or OFFLINE, not '" +
-                                  val + "'"));
-        }
-        types.push_back(val);
-      }
-    }
-    std::vector<const status_def*> chosen;
-    for (const auto& d : statuses) {
-      if (types.empty() ||
-          std::find(types.begin(), types.end(), d.type) != types.end()) {
-        chosen.push_back(&d);
-      }
-    }
-    page p;
-    if (auto bad =
-          read_page("statuses", query_value(t, "nextToken"),
-                    query_value(t, "maxResults"), std::nullopt, 1000, 100, p)) {
-      return fail(*bad);
-    }
-    json_out j;
-    j.begin_object().key("AgentStatusSummaryList").begin_array();
-    const std::size_t end = std::min(chosen.size(), p.offset + p.size);
-    for (std::size_t i = p.offset; i < end; ++i) {
-      const status_def& d = *chosen[i];
-      j.begin_object();
-      j.key("Id").string(d.id);
-      j.key("Arn").string(model_.status_arn(d));
-      j.key("Name").string(d.name);
-      j.key("Type").string(d.type);
-      j.key("LastModifiedTime")
-        .epoch_seconds(1735689600000 + static_cast<std::int64_t>(i) * 3600000);
-      j.key("LastModifiedRegion").string(model_.config().region);
-      j.end_object();
-    }
-    j.end_array();
-    if (end < chosen.size()) {
-      j.key("NextToken").string(page_token("statuses", end));
-    }
-    j.end_object();
-    return json_response(200, j.str());
-  }
-
-  if (op == "PutUserStatus") {
-    const auto status_id = str_field(body.root, "AgentStatusId", error);
-    if (!error.empty() || !status_id) {
-      return fail(
-        aws_error(400, "InvalidRequestException",
-                  error.empty() ? "AgentStatusId is required" : error));
-    }
-    const agent* a = model_.find_agent(s[2]);
-    if (!a || a->id != s[2]) {
-      return fail(
-        aws_error(404, "ResourceNotFoundException", "User not found: " + s[2]));
-    }
-    const auto& statuses = model_.statuses();
-    const auto it =
-      std::find_if(statuses.begin(), statuses.end(),
-                   [&](const status_def& d) { return d.id == *status_id; });
-    if (it == statuses.end()) {
-      return fail(aws_error(404, "ResourceNotFoundException",
-                            "Agent status not found: " + *status_id));
-    }
-    std::string applied;
-    if (auto bad = model_.set_status(
-          s[2], static_cast<std::size_t>(it - statuses.begin()), applied)) {
-      return fail(aws_error(bad->status, bad->code, bad->message));
-    }
-    model_.status_puts().push_back(
-      {s[2], *status_id, it->name, applied, model_.now_ms()});
-    http_response r;
-    r.status = 200;
-    r.headers.emplace_back("Content-Type", "application/json");
-    return r;
-  }
-
-  if (op == "GetCurrentUserData") {
-    if (!has(body.root, "Filters")) {
-      return fail(
-        aws_error(400, "InvalidRequestException", "Filters is required"));
-    }
-    element filters = body.root["Filters"];
-    if (!filters.is_object()) {
-      return fail(
-        aws_error(400, "InvalidRequestException", "Filters must be an object"));
-    }
-    static constexpr const char* kinds[] = {"Queues", "RoutingProfiles",
-                                            "Agents", "UserHierarchyGroups"};
-    std::string kind;
-    std::vector<std::string> wanted;
-    for (const char* k : kinds) {
-      if (auto list = str_list_field(filters, k, error)) {
-        if (!kind.empty()) {
-          return fail(aws_error(400, "InvalidRequestException",
-                                "Filters must hold exactly one of Queues, "
-                                "RoutingProfiles, Agents, "
-                                "UserHierarchyGroups"));
-        }
-        kind = k;
-        wanted = std::move(*list);
-      }
-    }
-    if (!error.empty()) {
-      return fail(aws_error(400, "InvalidParameterException", error));
-    }
-    if (kind.empty()) {
-      return fail(aws_error(400, "InvalidRequestException",
-                            "Filters must hold one of Queues, "
-                            "RoutingProfiles, Agents, UserHierarchyGroups"));
-    }
-    if (wanted.size() > 100 || wanted.empty()) {
-      return fail(aws_error(400, "InvalidParameterException",
-                            "Filters." + kind + " must hold 1 to 100 items"));
-    }
-    std::vector<std::string> states;
-    if (has(filters, "ContactFilter")) {
-      element cf = filters["ContactFilter"];
-      if (auto list = str_list_field(cf, "ContactStates", error)) {
-        states = std::move(*list);
-      }
-      if (!error.empty()) {
-        return fail(aws_error(400, "InvalidParameterException",
-                              "ContactFilter: " + error));
-      }
-    }
-    page p;
-    const auto max = num_field(body.root, "MaxResults", error);
-    const auto token = str_field(body.root, "NextToken", error);
-    if (!error.empty()) {
-      return fail(aws_error(400, "InvalidParameterException", error));
-    }
-    if (auto bad =
-          read_page("userdata", token, std::nullopt, max, 100, 100, p)) {
-      return fail(*bad);
-    }
-
-    auto listed = [&](std::string_view id, std::string_view arn) {
-      return std::find(wanted.begin(), wanted.end(), id) != wanted.end() ||
-             std::find(wanted.begin(), wanted.end(), arn) != wanted.end();
-    };
-    std::vector<const agent*> matches;
-    for (const agent& a : model_.agents()) {
-      // Logged-out agents are left out (spec 2.2 leaves this open).
-      if (!a.logged_in) {
-        continue;
-      }
-      bool match = false;
-      if (kind == "Agents") {
-        match = listed(a.id, model_.agent_arn(a));
-      } else if (kind == "Queues") {
-        match = listed(model::inbound_queue_id,
-                       model_.queue_arn(model::inbound_queue_id)) ||
-                listed("agent/" + a.id,
-                       model_.instance_arn() + "/queue/agent/" + a.id);
-      } else if (kind == "RoutingProfiles") {
-        match =
-          listed(model_.routing_profile_id(), model_.routing_profile_arn());
-      } else {
-        match = listed(model::group1_id, model_.group_arn(model::group1_id)) ||
-                listed(model::group2_id, model_.group_arn(model::group2_id));
-      }
-      if (match && !states.empty()) {
-        match = std::any_of(a.contacts.begin(), a.contacts.end(), [&](auto& c) {
-          return std::find(states.begin(), states.end(), c.state) !=
-                 states.end();
-        });
-      }
-      if (match) {
-        matches.push_back(&a);
-      }
-    }
-
-    json_out j;
-    j.begin_object().key("UserDataList").begin_array();
-    const std::size_t end = std::min(matches.size(), p.offset + p.size);
-    for (std::size_t i = p.offset; i < end; ++i) {
-      const agent& a = *matches[i];
-      const status_def& st = model_.statuses()[a.status];
-      const bool voice =
-        std::any_of(a.contacts.begin(), a.contacts.end(),
-                    [](auto& c) { return c.channel == "VOICE"; });
-      j.begin_object();
-      j.key("User").begin_object().key("Id").string(a.id);
-      j.key("Arn").string(model_.agent_arn(a)).end_object();
-      j.key("RoutingProfile").begin_object();
-      j.key("Id").string(model_.routing_profile_id());
-      j.key("Arn").string(model_.routing_profile_arn()).end_object();
-      j.key("HierarchyPath").begin_object();
-      j.key("LevelOne").begin_object().key("Id").string(model::group1_id);
-      j.key("Arn").string(model_.group_arn(model::group1_id)).end_object();
-      j.key("LevelTwo").begin_object().key("Id").string(model::group2_id);
-      j.key("Arn").string(model_.group_arn(model::group2_id)).end_object();
-      j.end_object();
-      j.key("Status").begin_object();
-      j.key("StatusStartTimestamp").epoch_seconds(a.status_start_ms);
-      j.key("StatusArn").string(model_.status_arn(st));
-      j.key("StatusName").string(st.name);
-      j.end_object();
-      j.key("AvailableSlotsByChannel").begin_object();
-      j.key("VOICE").number(std::int64_t{voice ? 0 : 1});
-      j.key("CHAT").number(std::int64_t{3}).end_object();
-      j.key("MaxSlotsByChannel").begin_object();
-      j.key("VOICE").number(std::int64_t{1});
-      j.key("CHAT").number(std::int64_t{3}).end_object();
-      j.key("ActiveSlotsByChannel").begin_object();
-      j.key("VOICE").number(std::int64_t{voice ? 1 : 0});
-      j.key("CHAT").number(std::int64_t{0}).end_object();
-      j.key("Contacts").begin_array();
-      for (const contact& c : a.contacts) {
-        j.begin_object();
-        j.key("ContactId").string(c.id);
-        j.key("Channel").string(c.channel);
-        j.key("InitiationMethod").string(c.initiation);
-        j.key("AgentContactState").string(c.state);
-        // On hold keeps the time the contact was connected (spec 2.2).
-        const std::int64_t start =
-          c.state == "CONNECTED_ONHOLD" && c.connected_ms ? *c.connected_ms
-                                                          : c.state_start_ms;
-        j.key("StateStartTimestamp").epoch_seconds(start);
-        if (c.connected_ms) {
-          j.key("ConnectedToAgentTimestamp").epoch_seconds(*c.connected_ms);
-        }
-        j.key("Queue").begin_object().key("Id").string(c.queue_id);
-        j.key("Arn").string(model_.queue_arn(c.queue_id)).end_object();
-        j.end_object();
-      }
-      j.end_array();
-      if (a.next_status) {
-        j.key("NextStatus").string(model_.statuses()[*a.next_status].name);
-      }
-      j.end_object();
-    }
-    j.end_array();
-    if (end < matches.size()) {
-      j.key("NextToken").string(page_token("userdata", end));
-    }
-    j.key("ApproximateTotalCount")
-      .number(static_cast<std::int64_t>(matches.size()));
-    j.end_object();
-    return json_response(200, j.str());
-  }
-
-  // StartOutboundVoiceContact
-  outbound_call call;
-  const auto dest = str_field(body.root, "DestinationPhoneNumber", error);
-  const auto flow = str_field(body.root, "ContactFlowId", error);
-  const auto queue = str_field(body.root, "QueueId", error);
-  const auto source = str_field(body.root, "SourcePhoneNumber", error);
-  const auto token = str_field(body.root, "ClientToken", error);
-  if (!error.empty()) {
-    return fail(aws_error(400, "InvalidParameterException", error));
-  }
-  if (!dest || !flow) {
-    return fail(aws_error(400, "InvalidRequestException",
-                          !dest ? "DestinationPhoneNumber is required"
-                                : "ContactFlowId is required"));
-  }
-  if (!is_e164(*dest)) {
-    return fail(aws_error(400, "InvalidParameterException",
-                          "DestinationPhoneNumber must be in E.164 format"));
-  }
-  if (!queue && !source) {
-    return fail(aws_error(400, "InvalidRequestException",
-                          "Either SourcePhoneNumber or QueueId is required"));
-  }
-  if (token && token->size() > 500) {
-    return fail(aws_error(400, "InvalidParameterException",
-                          "ClientToken must be at most 500 characters"));
-  }
-  if (has(body.root, "Attributes")) {
-    simdjson::dom::object attrs;
-    if (body.root["Attributes"].get_object().get(attrs)) {
-      return fail(aws_error(400, "InvalidParameterException",
-                            "Attributes must be a map of strings"));
-    }
-    for (auto field : attrs) {
-      std::string_view value;
-      if (field.value.get_string().get(value)) {
-        return fail(aws_error(400, "InvalidParameterException",
-                              "Attributes values must be strings"));
-      }
-      call.attributes.emplace_back(std::string(field.key), std::string(value));
-    }
-  }
-  call.destination = *dest;
-  call.contact_flow_id = *flow;
-  call.queue_id = queue.value_or("");
-  call.source_phone_number = source.value_or("");
-  call.client_token = token.value_or("");
-  call.received_ms = model_.now_ms();
-  if (token) {
-    auto [it, fresh] = model_.client_tokens().try_emplace(*token, "");
-    if (fresh) {
-      it->second = model_.make_uuid();
-    } else {
-      call.replay = true;
-    }
-    call.contact_id = it->second;
+    r = list_users(model_, t);
+  } else if (op == "DescribeUser") {
+    r = describe_user(model_, t);
+  } else if (op == "ListAgentStatuses" || op == "DescribeAgentStatus") {
+    r = agent_statuses(model_, t, op == "DescribeAgentStatus");
+  } else if (op == "PutUserStatus") {
+    r = put_user_status(model_, t, body.root);
+  } else if (op == "GetCurrentUserData") {
+    r = get_current_user_data(model_, body.root);
   } else {
-    call.contact_id = model_.make_uuid();
+    r = start_outbound_voice_contact(model_, body.root);
   }
-  model_.outbound_calls().push_back(call);
-  json_out j;
-  j.begin_object().key("ContactId").string(call.contact_id).end_object();
-  return json_response(200, j.str());
+  if (r.status >= 400) {
+    ++count.errors;
+  }
+  return r;
 }
 
 // -- control API
