@@ -441,6 +441,32 @@ TEST_F(EmulatorTest, HeartbeatFollowsTwoMinutesOfEmulatorTime) {
                                              "HEART_BEAT", "HEART_BEAT"}));
 }
 
+TEST_F(EmulatorTest, HeartbeatsStopAnHourAfterLogout) {
+  const std::string base = std::string("/_control/agents/") + agent1;
+  ASSERT_EQ(control(port_, "POST", base + "/login").status, 200);
+  ASSERT_EQ(control(port_, "POST", base + "/logout").status, 200);
+  ASSERT_EQ(
+    control(port_, "POST", "/_control/clock/advance", R"({"seconds":7200})")
+      .status,
+    200);
+  auto events =
+    parse(control(port_, "GET", std::string("/_control/events?agent=") + agent1)
+            .body)["events"];
+  int beats = 0;
+  std::string last_beat;
+  for (auto e : events.get_array()) {
+    if (str(e["type"]) == "HEART_BEAT") {
+      ++beats;
+      last_beat = str(e["record"]["EventTimestamp"]);
+    }
+  }
+  // 3600 s / 120 s = 30 heartbeats, the last one hour after the logout.
+  EXPECT_EQ(beats, 30);
+  const std::string logout_ts = str(events.at(2)["record"]["EventTimestamp"]);
+  EXPECT_EQ(*emu::parse_iso(last_beat) - *emu::parse_iso(logout_ts),
+            3600 * 1000);
+}
+
 TEST_F(EmulatorTest, MissedContactIsClearedByChoosingAStatus) {
   const std::string base = std::string("/_control/agents/") + agent1;
   ASSERT_EQ(control(port_, "POST", base + "/login").status, 200);
