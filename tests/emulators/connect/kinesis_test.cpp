@@ -251,3 +251,25 @@ TEST_F(KinesisTest, KinesaliteEndsClosedParentShardWithoutChildShards) {
   EXPECT_EQ(last["NextShardIterator"].error(), simdjson::NO_SUCH_FIELD);
   EXPECT_EQ(last["ChildShards"].error(), simdjson::NO_SUCH_FIELD);
 }
+
+TEST_F(KinesisTest, EventsStayInMemoryWhenKinesisIsGone) {
+  child_process emulator{std::vector<std::string>{
+    emu::testing::bin_path("presync-connect-emulator"), "--agents", "1",
+    "--kinesis-endpoint",
+    "http://127.0.0.1:" + std::to_string(kinesis_->port()), "--stream",
+    "agent-events-gone", "--no-heartbeats"}};
+  ASSERT_GT(emulator.port(), 0) << emulator.first_line();
+  ASSERT_NE(kinesis_->stop(), -1) << "kinesalite did not stop";
+
+  const std::string base = std::string("/_control/agents/") + agent1;
+  ASSERT_EQ(control(emulator.port(), "POST", base + "/login").status, 200);
+  auto counters =
+    parse(control(emulator.port(), "GET", "/_control/counters").body);
+  EXPECT_EQ(counters["events"]["total"].get_int64().value(), 2);
+  EXPECT_EQ(counters["events"]["delivered"].get_int64().value(), 0);
+  EXPECT_GE(counters["events"]["put_failures"].get_int64().value(), 1);
+  EXPECT_FALSE(counters["events"]["last_error"].get_string().value().empty());
+  auto events =
+    parse(control(emulator.port(), "GET", "/_control/events").body)["events"];
+  EXPECT_EQ(events.get_array().size(), 2u);
+}
