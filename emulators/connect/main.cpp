@@ -398,6 +398,8 @@ int run(int argc, char** argv) {
     unsigned short port = 0;
     const std::string prefix = "http://";
     std::string rest = o.kinesis_endpoint;
+    // TODO: https Kinesis endpoints; needs a beast::ssl_stream client with
+    // a CA file flag. Local peers (kinesalite) speak plain HTTP.
     if (!rest.starts_with(prefix)) {
       std::cerr << "presync-connect-emulator: --kinesis-endpoint must be "
                    "http://HOST:PORT (https is not supported)\n";
