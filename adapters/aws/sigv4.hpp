@@ -55,7 +55,9 @@ struct signing_params {
   bool add_content_sha256 = false;
 };
 
-/// Everything the signer computed, in the order it computed it.
+/// Everything the signer computed, in the order it computed it. The
+/// signature, the Authorization value and the token header are secrets in
+/// the sense of STYLE.md: send them, never log them.
 struct signing_result {
   std::string amz_date;          ///< 20150830T123600Z
   std::string canonical_request; ///< no trailing newline

@@ -44,7 +44,9 @@ struct agent_event {
 
 /// Parses the decoded `Data` of one record. Fields the core does not need
 /// (PreviousAgentSnapshot, hierarchy, routing profile) may be absent or
-/// null. Errors are malformed and name the field, e.g.
+/// null; a LOGOUT may come without CurrentAgentSnapshot (an old defect,
+/// spec/connect.md §1.5), every other type needs one. Errors are malformed
+/// and name the field, e.g.
 /// "CurrentAgentSnapshot.AgentStatus.Name: missing".
 [[nodiscard]] expected<agent_event> parse_agent_event(std::string_view data);
 

@@ -43,7 +43,8 @@ std::string minimal_event(
   std::string type = "STATE_CHANGE",
   std::string timestamp = "2025-03-04T15:02:06.884Z", std::string extra = "") {
   return R"({"EventId":"e-1","EventType":")" + type +
-         R"(","AgentARN":"arn:aws:connect:us-east-1:111122223333:instance/i-1/agent/u-1",)"
+         R"(","AgentARN":)"
+         R"("arn:aws:connect:us-east-1:111122223333:instance/i-1/agent/u-1",)"
          R"("EventTimestamp":")" +
          timestamp + R"(","CurrentAgentSnapshot":)" + snapshot + extra + "}";
 }
@@ -122,8 +123,11 @@ TEST(AgentEvent, MarksLogoutAsLoggedOut) {
 }
 
 TEST(AgentEvent, ReadsTheQueuedNextStatus) {
-  auto e = parse_agent_event(minimal_event(
-    R"({"AgentStatus":{"Name":"Available"},"NextAgentStatus":{"ARN":"a","Name":"Lunch","EnqueuedTimestamp":"2025-03-04T15:03:00.000Z"},"Contacts":[{"State":"CONNECTED","Channel":"VOICE"}]})"));
+  auto e = parse_agent_event(
+    minimal_event(R"({"AgentStatus":{"Name":"Available"},)"
+                  R"("NextAgentStatus":{"ARN":"a","Name":"Lunch",)"
+                  R"("EnqueuedTimestamp":"2025-03-04T15:03:00.000Z"},)"
+                  R"("Contacts":[{"State":"CONNECTED","Channel":"VOICE"}]})"));
 
   ASSERT_TRUE(e);
   EXPECT_EQ(e->next_status, "Lunch");
@@ -168,9 +172,9 @@ TEST(AgentEvent, KeepsAnUnknownEventTypeAndItsSnapshot) {
 }
 
 TEST(AgentEvent, AcceptsLogoutWithoutSnapshot) {
-  std::string json =
-    R"({"EventId":"e-9","EventType":"LOGOUT","AgentARN":"arn:aws:connect:r:a:instance/i/agent/u",)"
-    R"("EventTimestamp":"2025-03-04T17:45:05.227Z"})";
+  std::string json = R"({"EventId":"e-9","EventType":"LOGOUT",)"
+                     R"("AgentARN":"arn:aws:connect:r:a:instance/i/agent/u",)"
+                     R"("EventTimestamp":"2025-03-04T17:45:05.227Z"})";
 
   auto e = parse_agent_event(json);
 
@@ -191,10 +195,10 @@ TEST(AgentEventMalformed, NamesAStatusNameOfTheWrongType) {
 }
 
 TEST(AgentEventMalformed, NamesTheContactWithoutState) {
-  EXPECT_EQ(
-    error_of(minimal_event(
-      R"({"AgentStatus":{"Name":"A"},"Contacts":[{"State":"ENDED","Channel":"CHAT"},{"Channel":"VOICE"}]})")),
-    "CurrentAgentSnapshot.Contacts[1].State: missing");
+  EXPECT_EQ(error_of(minimal_event(
+              R"({"AgentStatus":{"Name":"A"},"Contacts":[)"
+              R"({"State":"ENDED","Channel":"CHAT"},{"Channel":"VOICE"}]})")),
+            "CurrentAgentSnapshot.Contacts[1].State: missing");
 }
 
 TEST(AgentEventMalformed, RejectsContactsThatAreNotAList) {
@@ -207,7 +211,8 @@ TEST(AgentEventMalformed, RejectsContactsThatAreNotAList) {
 
 TEST(AgentEventMalformed, RejectsAMissingSnapshotOutsideLogout) {
   std::string json =
-    R"({"EventId":"e","EventType":"HEART_BEAT","AgentARN":"arn:aws:connect:r:a:instance/i/agent/u",)"
+    R"({"EventId":"e","EventType":"HEART_BEAT",)"
+    R"("AgentARN":"arn:aws:connect:r:a:instance/i/agent/u",)"
     R"("EventTimestamp":"2025-03-04T17:45:05.227Z","CurrentAgentSnapshot":null})";
 
   EXPECT_EQ(error_of(json), "CurrentAgentSnapshot: missing");

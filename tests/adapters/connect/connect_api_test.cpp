@@ -220,9 +220,9 @@ TEST(ConnectRequests, GetCurrentUserDataFiltersByAgents) {
   ASSERT_TRUE(r);
   EXPECT_EQ(r->method, "POST");
   EXPECT_EQ(r->path, "/metrics/userdata/" + instance_id);
-  EXPECT_EQ(
-    r->body,
-    R"({"Filters":{"Agents":["11111111-1111-4111-8111-111111111111"]},"MaxResults":100})");
+  EXPECT_EQ(r->body,
+            R"({"Filters":{"Agents":["11111111-1111-4111-8111-111111111111"]},)"
+            R"("MaxResults":100})");
 }
 
 TEST(ConnectRequests, GetCurrentUserDataRejectsMoreThanHundredAgents) {

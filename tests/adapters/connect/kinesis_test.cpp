@@ -267,10 +267,10 @@ TEST(KinesisErrors, MapsExpiredIteratorToRejectedWithItsType) {
 }
 
 TEST(KinesisErrors, MapsThroughputExceededToThrottled) {
-  auto e = parse_error(
-    "GetRecords", 400, {},
-    R"({"__type":"com.amazonaws.kinesis.v20131202#ProvisionedThroughputExceededException",)"
-    R"("message":"Rate exceeded for shard"})");
+  auto e = parse_error("GetRecords", 400, {},
+                       R"({"__type":"com.amazonaws.kinesis.v20131202#)"
+                       R"(ProvisionedThroughputExceededException",)"
+                       R"("message":"Rate exceeded for shard"})");
 
   EXPECT_EQ(e.type, "ProvisionedThroughputExceededException");
   EXPECT_EQ(e.err.code, sync_error::throttled);
