@@ -1,0 +1,350 @@
+#include "adapters/connect/agent_event.hpp"
+
+#include "adapters/connect/internal/json.hpp"
+
+namespace presync::connect {
+
+using namespace internal;
+
+namespace {
+
+agent_event_type event_type_from(std::string_view text) {
+  if (text == "LOGIN") {
+    return agent_event_type::login;
+  }
+  if (text == "LOGOUT") {
+    return agent_event_type::logout;
+  }
+  if (text == "STATE_CHANGE") {
+    return agent_event_type::state_change;
+  }
+  if (text == "HEART_BEAT") {
+    return agent_event_type::heart_beat;
+  }
+  return agent_event_type::unknown;
+}
+
+std::optional<error> read_contact(json_value& v, const std::string& where,
+                                  contact_view& out) {
+  json_object obj;
+  if (v.get_object().get(obj)) {
+    return malformed(where, "not an object");
+  }
+  bool has_state = false;
+  bool has_channel = false;
+  for (auto field : obj) {
+    std::string_view key;
+    json_value value;
+    if (auto code = field.unescaped_key().get(key)) {
+      return invalid_json(where, code);
+    }
+    if (auto code = field.value().get(value)) {
+      return invalid_json(where, code);
+    }
+    if (key == "State") {
+      if (auto e = read_string(value, where + ".State", out.state)) {
+        return e;
+      }
+      has_state = true;
+    } else if (key == "Channel") {
+      if (auto e = read_string(value, where + ".Channel", out.channel)) {
+        return e;
+      }
+      has_channel = true;
+    }
+  }
+  if (!has_state) {
+    return malformed(where + ".State", "missing");
+  }
+  if (!has_channel) {
+    return malformed(where + ".Channel", "missing");
+  }
+  return std::nullopt;
+}
+
+std::optional<error> read_agent_status(json_value& v, const std::string& where,
+                                       agent_event& out) {
+  json_object obj;
+  if (v.get_object().get(obj)) {
+    return malformed(where, "not an object");
+  }
+  bool has_name = false;
+  for (auto field : obj) {
+    std::string_view key;
+    json_value value;
+    if (auto code = field.unescaped_key().get(key)) {
+      return invalid_json(where, code);
+    }
+    if (auto code = field.value().get(value)) {
+      return invalid_json(where, code);
+    }
+    if (key == "Name") {
+      if (auto e =
+            read_string(value, where + ".Name", out.current.status_name)) {
+        return e;
+      }
+      has_name = true;
+    } else if (key == "ARN") {
+      if (auto e = read_string(value, where + ".ARN", out.status_arn)) {
+        return e;
+      }
+    } else if (key == "Type") {
+      if (auto e = read_string(value, where + ".Type", out.status_type)) {
+        return e;
+      }
+    }
+  }
+  if (!has_name) {
+    return malformed(where + ".Name", "missing");
+  }
+  return std::nullopt;
+}
+
+std::optional<error> read_next_status(json_value& v, const std::string& where,
+                                      agent_event& out) {
+  if (is_null(v)) {
+    return std::nullopt;
+  }
+  json_object obj;
+  if (v.get_object().get(obj)) {
+    return malformed(where, "not an object");
+  }
+  for (auto field : obj) {
+    std::string_view key;
+    json_value value;
+    if (auto code = field.unescaped_key().get(key)) {
+      return invalid_json(where, code);
+    }
+    if (auto code = field.value().get(value)) {
+      return invalid_json(where, code);
+    }
+    if (key == "Name") {
+      std::string name;
+      if (auto e = read_string(value, where + ".Name", name)) {
+        return e;
+      }
+      out.next_status = std::move(name);
+    }
+  }
+  if (!out.next_status) {
+    return malformed(where + ".Name", "missing");
+  }
+  return std::nullopt;
+}
+
+std::optional<error> read_configuration(json_value& v, const std::string& where,
+                                        agent_event& out) {
+  if (is_null(v)) {
+    return std::nullopt;
+  }
+  json_object obj;
+  if (v.get_object().get(obj)) {
+    return malformed(where, "not an object");
+  }
+  for (auto field : obj) {
+    std::string_view key;
+    json_value value;
+    if (auto code = field.unescaped_key().get(key)) {
+      return invalid_json(where, code);
+    }
+    if (auto code = field.value().get(value)) {
+      return invalid_json(where, code);
+    }
+    if (key == "Username") {
+      if (auto e = read_string(value, where + ".Username", out.username)) {
+        return e;
+      }
+    }
+  }
+  return std::nullopt;
+}
+
+std::optional<error> read_snapshot(json_value& v, const std::string& where,
+                                   agent_event& out) {
+  json_object obj;
+  if (v.get_object().get(obj)) {
+    return malformed(where, "not an object");
+  }
+  bool has_status = false;
+  bool has_contacts = false;
+  for (auto field : obj) {
+    std::string_view key;
+    json_value value;
+    if (auto code = field.unescaped_key().get(key)) {
+      return invalid_json(where, code);
+    }
+    if (auto code = field.value().get(value)) {
+      return invalid_json(where, code);
+    }
+    if (key == "AgentStatus") {
+      if (auto e = read_agent_status(value, where + ".AgentStatus", out)) {
+        return e;
+      }
+      has_status = true;
+    } else if (key == "NextAgentStatus") {
+      if (auto e = read_next_status(value, where + ".NextAgentStatus", out)) {
+        return e;
+      }
+    } else if (key == "Configuration") {
+      if (auto e = read_configuration(value, where + ".Configuration", out)) {
+        return e;
+      }
+    } else if (key == "Contacts") {
+      has_contacts = true;
+      if (is_null(value)) {
+        continue;
+      }
+      json_array contacts;
+      if (value.get_array().get(contacts)) {
+        return malformed(where + ".Contacts", "not an array");
+      }
+      size_t index = 0;
+      for (auto item : contacts) {
+        auto item_where = where + ".Contacts[" + std::to_string(index++) + "]";
+        json_value contact;
+        if (auto code = item.get(contact)) {
+          return invalid_json(item_where, code);
+        }
+        contact_view c;
+        if (auto e = read_contact(contact, item_where, c)) {
+          return e;
+        }
+        out.current.contacts.push_back(std::move(c));
+      }
+    }
+  }
+  if (!has_status) {
+    return malformed(where + ".AgentStatus", "missing");
+  }
+  if (!has_contacts) {
+    return malformed(where + ".Contacts", "missing");
+  }
+  return std::nullopt;
+}
+
+} // namespace
+
+std::string_view to_string(agent_event_type t) {
+  switch (t) {
+  case agent_event_type::login:
+    return "LOGIN";
+  case agent_event_type::logout:
+    return "LOGOUT";
+  case agent_event_type::state_change:
+    return "STATE_CHANGE";
+  case agent_event_type::heart_beat:
+    return "HEART_BEAT";
+  case agent_event_type::unknown:
+    break;
+  }
+  return "UNKNOWN";
+}
+
+std::string_view arn_last_segment(std::string_view arn) {
+  auto slash = arn.rfind('/');
+  if (slash == std::string_view::npos) {
+    return {};
+  }
+  return arn.substr(slash + 1);
+}
+
+expected<agent_event> parse_agent_event(std::string_view data) {
+  json_document d;
+  json_object root;
+  if (auto e = open_object(d, data, "agent event", root)) {
+    return *e;
+  }
+
+  agent_event out;
+  bool has_id = false;
+  bool has_type = false;
+  bool has_arn = false;
+  bool has_time = false;
+  bool has_snapshot = false;
+  std::optional<error> snapshot_error;
+  for (auto field : root) {
+    std::string_view key;
+    json_value value;
+    if (auto code = field.unescaped_key().get(key)) {
+      return invalid_json("agent event", code);
+    }
+    if (auto code = field.value().get(value)) {
+      return invalid_json(key, code);
+    }
+    std::optional<error> e;
+    if (key == "EventId") {
+      e = read_string(value, "EventId", out.event_id);
+      has_id = true;
+    } else if (key == "EventType") {
+      e = read_string(value, "EventType", out.event_type_text);
+      out.event_type = event_type_from(out.event_type_text);
+      has_type = true;
+    } else if (key == "AgentARN") {
+      e = read_string(value, "AgentARN", out.agent_arn);
+      has_arn = true;
+    } else if (key == "InstanceARN") {
+      e = read_string(value, "InstanceARN", out.instance_arn);
+    } else if (key == "EventTimestamp") {
+      std::string text;
+      e = read_string(value, "EventTimestamp", text);
+      if (!e) {
+        auto ms = parse_iso8601_ms(text);
+        if (!ms) {
+          e = malformed("EventTimestamp", "not an ISO-8601 time");
+        } else {
+          out.timestamp_ms = *ms;
+        }
+      }
+      has_time = true;
+    } else if (key == "CurrentAgentSnapshot") {
+      if (!is_null(value)) {
+        snapshot_error = read_snapshot(value, "CurrentAgentSnapshot", out);
+        has_snapshot = true;
+      }
+    }
+    if (e) {
+      return *e;
+    }
+  }
+  if (auto e = check_end(d, "agent event")) {
+    return *e;
+  }
+
+  if (!has_id || out.event_id.empty()) {
+    return malformed("EventId", "missing");
+  }
+  if (!has_type) {
+    return malformed("EventType", "missing");
+  }
+  if (!has_arn) {
+    return malformed("AgentARN", "missing");
+  }
+  auto marker = out.agent_arn.find("/agent/");
+  out.user_id = std::string{arn_last_segment(out.agent_arn)};
+  if (marker == std::string::npos || out.user_id.empty() ||
+      out.agent_arn.rfind('/') != marker + 6) {
+    return malformed("AgentARN", "not an agent ARN (…/agent/<UserId>)");
+  }
+  if (out.instance_arn.empty()) {
+    out.instance_arn = out.agent_arn.substr(0, marker);
+  }
+  if (!has_time) {
+    return malformed("EventTimestamp", "missing");
+  }
+
+  // An old defect sent LOGOUT without a snapshot (spec/connect.md §1.5):
+  // logged out is all that counts then. A snapshot that is there must
+  // still be well-formed.
+  bool logout = out.event_type == agent_event_type::logout;
+  if (!has_snapshot && !logout) {
+    return malformed("CurrentAgentSnapshot", "missing");
+  }
+  if (snapshot_error) {
+    return *snapshot_error;
+  }
+  out.current.logged_out = logout;
+  out.effective_state = effective_state(out.current);
+  return out;
+}
+
+} // namespace presync::connect
