@@ -160,7 +160,9 @@ std::string format_amz_date(std::chrono::sys_seconds t) {
   auto day = floor<days>(t);
   year_month_day ymd{day};
   hh_mm_ss<seconds> hms{t - day};
-  std::array<char, 17> buf{};
+  // Sized for any int the compiler can prove the fields may hold, not only
+  // for the 16 characters a real date needs.
+  std::array<char, 64> buf{};
   std::snprintf(
     buf.data(), buf.size(), "%04d%02u%02uT%02d%02d%02dZ",
     static_cast<int>(ymd.year()), static_cast<unsigned>(ymd.month()),
