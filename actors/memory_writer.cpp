@@ -21,34 +21,39 @@ write_outcome outcome_of(const scripted_failure& f) {
 
 } // namespace
 
-caf::behavior memory_writer(memory_writer_type* self) {
+memory_writer::memory_writer(caf::actor_config& cfg)
+  : caf::event_based_actor(cfg) {}
+
+caf::behavior memory_writer::make_behavior() {
   return {
-    [self](const write_dispatch& d) {
+    [this](const write_dispatch& d) {
       const auto& req = d.request;
-      write_record rec{now_of(self),   req.to,   req.person,
+      write_record rec{now_of(this),   req.to,   req.person,
                        req.describe(), req.kind, std::nullopt};
       auto outcome = write_outcome::ok();
 
       // Refreshes keep a session alive and are never failed by a script.
-      auto& script = self->state.failures[{req.person, req.to}];
+      auto& script = failures_[{req.person, req.to}];
       if (req.kind != write_kind::refresh && !script.empty()) {
         outcome = outcome_of(script.front());
         rec.result = script.front().status;
         script.pop_front();
       }
 
-      self->state.records.push_back(std::move(rec));
-      auto reply_to = caf::actor_cast<caf::actor>(self->current_sender());
-      self->send(reply_to, write_attempted{d.ticket, std::move(outcome)});
+      records_.push_back(std::move(rec));
+      auto reply_to = caf::actor_cast<caf::actor>(current_sender());
+      send(reply_to, write_attempted{d.ticket, std::move(outcome)});
     },
-    [self](scripted_failure& f) {
+    [this](scripted_failure& f) {
       auto key = std::make_pair(f.person, f.to);
-      self->state.failures[key].push_back(std::move(f));
+      failures_[key].push_back(std::move(f));
     },
-    [self](caf::get_atom, records_atom) {
-      return write_records{self->state.records};
-    },
+    [this](caf::get_atom, records_atom) { return write_records{records_}; },
   };
+}
+
+caf::actor spawn_memory_writer(caf::actor_system& sys) {
+  return sys.spawn<memory_writer>();
 }
 
 } // namespace presync::actors

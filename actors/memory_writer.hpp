@@ -17,18 +17,27 @@
 
 namespace presync::actors {
 
-struct memory_writer_state {
-  std::vector<write_record> records;
-  std::map<std::pair<std::string, side>, std::deque<scripted_failure>> failures;
+/// Records every attempt and answers it at once. Handles write_dispatch
+/// (answered to the sender with write_attempted), scripted_failure and
+/// (get_atom, records_atom) -> write_records. Serves both sides.
+///
+/// A class rather than a function: CAF 0.17 spawns a function-based actor
+/// without arguments through a null pointer, which UBSan reports.
+class memory_writer : public caf::event_based_actor {
+ public:
+  explicit memory_writer(caf::actor_config& cfg);
 
-  static inline const char* name = "presync.memory_writer";
+  caf::behavior make_behavior() override;
+
+  const char* name() const override { return "presync.memory_writer"; }
+
+ private:
+  std::vector<write_record> records_;
+  std::map<std::pair<std::string, side>, std::deque<scripted_failure>>
+    failures_;
 };
 
-using memory_writer_type = caf::stateful_actor<memory_writer_state>;
-
-/// Runs a memory writer. Handles write_dispatch (answered to the sender
-/// with write_attempted), scripted_failure and
-/// (get_atom, records_atom) -> write_records. Serves both sides.
-caf::behavior memory_writer(memory_writer_type* self);
+/// Spawns a memory writer.
+caf::actor spawn_memory_writer(caf::actor_system& sys);
 
 } // namespace presync::actors

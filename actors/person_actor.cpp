@@ -2,6 +2,7 @@
 
 #include "actors/clock.hpp"
 
+#include <algorithm>
 #include <exception>
 #include <string>
 #include <utility>
@@ -77,7 +78,20 @@ caf::behavior person_actor(person_actor_type* self, person_actor_args args) {
   if (args.snapshot) {
     self->state.machine.emplace(*args.snapshot);
     self->state.last_seq = args.last_seq;
-    fx.timers = self->state.machine->pending_timers();
+
+    // Timers that fell due while the actor was down fire now, before the
+    // inputs the supervisor replays (timers first, as at any instant).
+    auto timers = self->state.machine->pending_timers();
+    std::stable_sort(
+      timers.begin(), timers.end(),
+      [](const auto& a, const auto& b) { return a.due < b.due; });
+    for (const auto& t : timers) {
+      if (t.due <= now) {
+        self->state.machine->on_timer(t.kind, t.generation, now, fx);
+      } else {
+        fx.timers.push_back(t);
+      }
+    }
   } else {
     self->state.machine.emplace(args.init, args.settings);
     self->state.machine->start(args.mode, now, fx);

@@ -122,7 +122,7 @@ class actor_fixture : public ::testing::Test {
   }
 
   caf::actor spawn_writer() {
-    writers_.push_back(sys_.spawn(memory_writer));
+    writers_.push_back(spawn_memory_writer(sys_));
     return writers_.back();
   }
 

@@ -156,6 +156,27 @@ TEST_F(TenantSupervisor, InputsDuringBackOffAreDeliveredInOrderAfterRespawn) {
             std::vector<std::string>{"16100ms teams alice Busy/InACall"});
 }
 
+TEST_F(TenantSupervisor, TimerDueDuringBackOffFiresBeforeBufferedInputs) {
+  auto sup = start();
+  send(sup, connect_change{"alice", "OnContact", 0});
+  advance_to(14950ms);
+  caf::anon_send_exit(child(sup, "alice"), caf::exit_reason::kill);
+  run();
+
+  // The hold comes due at 15 s, while alice's actor is still down.
+  advance_to(15s);
+  send(sup, connect_change{"alice", "Available", 15000});
+  advance_to(60s);
+
+  // Respawned at 15.05 s: the hold fires first and writes Busy. Had the
+  // buffered Available gone first, it would have cancelled the hold and
+  // Busy would never have been written.
+  auto ws = describe(writes(writer_));
+  ASSERT_FALSE(ws.empty());
+  EXPECT_EQ(ws.front(), "15050ms teams alice Busy/InACall");
+  EXPECT_EQ(view(sup, "alice")->connect_state, "Available");
+}
+
 TEST_F(TenantSupervisor, CrashInOneTenantLeavesAnotherUntouched) {
   auto a = start(throw_on_boom, "a");
   auto writer_a = writer_;
