@@ -1,0 +1,189 @@
+// The messages that travel between the actors of one tenant: inputs for a
+// person, timers, writes on their way to a remote side and back, snapshots
+// for the supervisor, and the requests the API and the tests make.
+//
+// Every type here is a plain value for local use only, so they are allowed
+// as unsafe message types (they are never serialised).
+#pragma once
+
+#include "protocol/journal.hpp"
+#include "protocol/messages.hpp"
+#include "protocol/person.hpp"
+#include "protocol/status.hpp"
+#include "protocol/time.hpp"
+
+#include <caf/all.hpp>
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <variant>
+#include <vector>
+
+namespace presync::actors {
+
+// -- atoms ------------------------------------------------------------------
+
+/// Tags a timer of a person: (timer_atom, timer_kind, generation).
+using timer_atom = caf::atom_constant<caf::atom("timer")>;
+
+/// Tags a write queue's wake-up: (wakeup_atom, due in ms).
+using wakeup_atom = caf::atom_constant<caf::atom("wakeup")>;
+
+/// Tags a supervisor's back-off timer: (restart_atom, person, generation).
+using restart_atom = caf::atom_constant<caf::atom("restart")>;
+
+/// Asks for a person's view: (get_atom, view_atom, person) -> person_view.
+using view_atom = caf::atom_constant<caf::atom("view")>;
+
+/// Asks for a person's journal: (get_atom, journal_atom, person)
+/// -> journal_entries.
+using journal_atom = caf::atom_constant<caf::atom("journal")>;
+
+/// Asks a supervisor for its counters: (get_atom, counters_atom)
+/// -> supervisor_counters.
+using counters_atom = caf::atom_constant<caf::atom("counters")>;
+
+/// Test only: (get_atom, child_atom, person) -> caf::actor, the current
+/// person actor (an invalid handle while it is down).
+using child_atom = caf::atom_constant<caf::atom("child")>;
+
+/// Asks a memory writer for what it saw: (get_atom, records_atom)
+/// -> write_records.
+using records_atom = caf::atom_constant<caf::atom("records")>;
+
+/// Stops a supervisor with every actor it spawned: (stop_atom).
+using stop_atom = caf::atom_constant<caf::atom("stop")>;
+
+// -- inputs of a person -----------------------------------------------------
+
+/// A new effective Connect state of one person.
+struct connect_change {
+  std::string person;
+  std::string state;
+  int64_t source_ms = 0; ///< the event's source timestamp
+};
+
+/// A newly observed Teams presence of one person.
+struct teams_observation {
+  std::string person;
+  presence observed;
+  int64_t source_ms = 0; ///< the observation's source timestamp
+};
+
+/// How one attempt of a write went, on its way from a queue to the person.
+struct write_result {
+  write_request request;
+  write_outcome outcome;
+};
+
+/// A write waits behind Retry-After or the token bucket (rate_limited).
+struct write_waiting {
+  write_request request;
+};
+
+/// Anything the supervisor forwards to a person actor.
+using person_input =
+  std::variant<connect_change, teams_observation, write_result, write_waiting>;
+
+/// Returns the person an input is for.
+const std::string& person_of(const person_input& in);
+
+/// An input numbered by the supervisor, so that a restarted person actor
+/// can be given exactly the inputs its predecessor had not processed.
+struct sequenced_input {
+  uint64_t seq = 0;
+  person_input input;
+};
+
+/// The state of a person actor after a message: a complete copy of the
+/// machine and the last input it processed (0: none yet).
+struct person_snapshot {
+  std::string person;
+  std::shared_ptr<const presync::person> machine;
+  uint64_t last_seq = 0;
+};
+
+/// The reply to (get_atom, journal_atom, person).
+struct journal_entries {
+  std::vector<journal_entry> entries;
+};
+
+// -- writes between queue and writer ----------------------------------------
+
+/// One attempt a write queue asks its writer to make. The writer answers
+/// the sender with a write_attempted carrying the same ticket.
+struct write_dispatch {
+  uint64_t ticket = 0;
+  write_request request;
+};
+
+/// A writer's answer to a write_dispatch.
+struct write_attempted {
+  uint64_t ticket = 0;
+  write_outcome outcome;
+};
+
+// -- supervision ------------------------------------------------------------
+
+/// The reply to (get_atom, counters_atom).
+struct supervisor_counters {
+  uint64_t restarts = 0; ///< person actors respawned
+  uint64_t poisoned = 0; ///< inputs skipped because an actor threw on them
+  uint64_t failed = 0;   ///< persons given up after too many restarts
+  std::vector<std::string> failed_people;
+  std::map<std::string, uint64_t> dropped; ///< inputs dropped, by reason
+
+  /// Returns the number of inputs dropped for `reason` (0 if none).
+  uint64_t dropped_for(const std::string& reason) const {
+    auto i = dropped.find(reason);
+    return i == dropped.end() ? 0 : i->second;
+  }
+};
+
+// -- memory writer ----------------------------------------------------------
+
+/// Makes the next write (not refresh) to `to` for `person` fail.
+struct scripted_failure {
+  std::string person;
+  side to = side::teams;
+  int status = 500;
+  std::optional<duration> retry_after;
+};
+
+/// One attempt a memory writer received.
+struct write_record {
+  mono_time at;
+  side to = side::teams;
+  std::string person;
+  std::string value; ///< "Busy/InACall", "clear" or a status name
+  write_kind kind = write_kind::write;
+  std::optional<int> result; ///< the scripted failure it answered with
+};
+
+/// The reply to (get_atom, records_atom).
+struct write_records {
+  std::vector<write_record> records;
+};
+
+} // namespace presync::actors
+
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(presync::presence)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(presync::timer_kind)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(presync::write_request)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(presync::write_outcome)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(presync::person_view)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(presync::actors::connect_change)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(presync::actors::teams_observation)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(presync::actors::write_result)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(presync::actors::write_waiting)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(presync::actors::sequenced_input)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(presync::actors::person_snapshot)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(presync::actors::journal_entries)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(presync::actors::write_dispatch)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(presync::actors::write_attempted)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(presync::actors::supervisor_counters)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(presync::actors::scripted_failure)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(presync::actors::write_records)

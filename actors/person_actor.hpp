@@ -1,0 +1,60 @@
+// The person actor: a thin shell around one presync::person (DESIGN.md §2,
+// "Person actor"). It forwards every input to the machine with `now` from
+// the actor clock, arms the timers the machine asks for, sends writes to the
+// queue of their side and reports a snapshot to its supervisor after every
+// message. It makes no decision of its own.
+#pragma once
+
+#include "actors/messages.hpp"
+#include "protocol/person.hpp"
+#include "protocol/rules.hpp"
+
+#include <caf/all.hpp>
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+
+namespace presync::actors {
+
+/// Called with every input before it reaches the machine. Tests make it
+/// throw to stand for a bug that crashes a person actor on one message.
+using input_hook = std::function<void(const person_input&)>;
+
+/// What a person actor starts from.
+struct person_actor_args {
+  person_init init; ///< used when there is no snapshot
+  start_mode mode = start_mode::fresh;
+  std::shared_ptr<const sync_settings> settings;
+  /// Set on a restart: the machine resumes from this copy, its live timers
+  /// are armed again and start() is not called a second time.
+  std::shared_ptr<const person> snapshot;
+  uint64_t last_seq = 0; ///< the last input `snapshot` has processed
+  caf::actor supervisor; ///< receives a person_snapshot after each message
+  caf::actor teams_queue;
+  caf::actor connect_queue;
+  input_hook before_input; ///< may be empty
+};
+
+struct person_actor_state {
+  std::optional<person> machine;
+  uint64_t last_seq = 0;
+  uint64_t current_seq = 0; ///< the input being processed; 0 for a timer
+
+  static inline const char* name = "presync.person";
+};
+
+using person_actor_type = caf::stateful_actor<person_actor_state>;
+
+/// Runs one person. An exception thrown while it processes an input ends
+/// the actor with sec::runtime_error and a context of (seq, what), so the
+/// supervisor knows which input to skip as poison; seq is 0 when the
+/// actor crashed on a timer or at start.
+caf::behavior person_actor(person_actor_type* self, person_actor_args args);
+
+/// Returns the sequence number a person actor crashed on, from its exit
+/// reason: nullopt when the reason is not a crash (a kill, a normal exit).
+std::optional<uint64_t> crashed_on(const caf::error& reason);
+
+} // namespace presync::actors

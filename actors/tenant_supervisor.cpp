@@ -1,0 +1,317 @@
+#include "actors/tenant_supervisor.hpp"
+
+#include "actors/clock.hpp"
+#include "actors/write_queue_actor.hpp"
+
+#include <algorithm>
+#include <ctime>
+#include <iostream>
+#include <string_view>
+#include <utility>
+
+namespace presync::actors {
+
+namespace {
+
+using self_ptr = tenant_supervisor_type*;
+
+std::string json_escape(std::string_view s) {
+  std::string out;
+  for (char c : s) {
+    switch (c) {
+    case '"':
+      out += "\\\"";
+      break;
+    case '\\':
+      out += "\\\\";
+      break;
+    case '\n':
+      out += "\\n";
+      break;
+    default:
+      if (static_cast<unsigned char>(c) < 0x20) {
+        out += ' ';
+      } else {
+        out += c;
+      }
+    }
+  }
+  return out;
+}
+
+void log(self_ptr self, std::string level, std::string event,
+         const std::string& person, std::string detail) {
+  auto& st = self->state;
+  st.cfg.log(log_event{std::move(level), std::move(event), st.cfg.tenant,
+                       person, std::move(detail)});
+}
+
+void drop(self_ptr self, const std::string& reason) {
+  ++self->state.counters.dropped[reason];
+}
+
+/// Spawns the person actor of `id` from its last snapshot (or from its
+/// initial facts) and gives it every input it has not processed, in order.
+void spawn_child(self_ptr self, const std::string& id) {
+  auto& st = self->state;
+  auto& slot = st.people.at(id);
+  person_actor_args args{
+    slot.init,      st.cfg.mode,      st.cfg.sync,
+    slot.snapshot,  slot.acked,       caf::actor_cast<caf::actor>(self),
+    st.teams_queue, st.connect_queue, st.cfg.before_input};
+  slot.child = self->spawn<caf::monitored>(person_actor, std::move(args));
+  st.by_child[slot.child.id()] = id;
+  for (const auto& x : slot.unacked) {
+    self->send(slot.child, x);
+  }
+}
+
+/// Numbers an input and forwards it to the person's actor, or keeps it
+/// until the actor is back.
+void deliver(self_ptr self, person_input in) {
+  auto& st = self->state;
+  auto found = st.people.find(person_of(in));
+  if (found == st.people.end()) {
+    drop(self, "unknown_person");
+    return;
+  }
+  auto& slot = found->second;
+  if (slot.failed) {
+    drop(self, "person_failed");
+    return;
+  }
+
+  sequenced_input x{++slot.next_seq, std::move(in)};
+  if (slot.child) {
+    self->send(slot.child, x);
+  }
+  slot.unacked.push_back(std::move(x));
+}
+
+duration backoff_for(const supervision_settings& s, size_t recent) {
+  auto d = s.initial_backoff;
+  for (size_t i = 0; i < recent && d < s.max_backoff; ++i) {
+    d *= 2;
+  }
+  return std::min(d, s.max_backoff);
+}
+
+/// Decides what follows the death of a person actor: skip a poison input,
+/// give the person up, or restart it after a back-off.
+void on_child_down(self_ptr self, const std::string& id,
+                   const caf::error& reason) {
+  auto& st = self->state;
+  auto& slot = st.people.at(id);
+  slot.child = nullptr;
+  auto now = now_of(self);
+  auto why = self->system().render(reason);
+
+  // The actor threw on an input: its successor must not see that one.
+  if (auto seq = crashed_on(reason); seq && *seq > 0) {
+    auto& q = slot.unacked;
+    auto poison = std::find_if(q.begin(), q.end(),
+                               [&](const auto& x) { return x.seq == *seq; });
+    if (poison != q.end()) {
+      q.erase(poison);
+      ++st.counters.poisoned;
+      log(self, "warning", "poison_input_skipped", id,
+          "input " + std::to_string(*seq) + ": " + why);
+    }
+  }
+
+  // Too many restarts within the window: give the person up.
+  auto& recent = slot.recent_restarts;
+  const auto& sup = st.cfg.supervision;
+  while (!recent.empty() && now - recent.front() >= sup.restart_window) {
+    recent.pop_front();
+  }
+  if (recent.size() >= sup.max_restarts) {
+    slot.failed = true;
+    ++st.counters.failed;
+    st.counters.failed_people.push_back(id);
+    st.counters.dropped["person_failed"] += slot.unacked.size();
+    slot.unacked.clear();
+    log(self, "error", "person_failed", id,
+        std::to_string(recent.size()) + " restarts within " +
+          format_duration(sup.restart_window) + ", last exit: " + why);
+    return;
+  }
+
+  auto backoff = backoff_for(sup, recent.size());
+  recent.push_back(now);
+  auto gen = ++slot.restart_gen;
+  log(self, "warning", "person_restarting", id,
+      "in " + format_duration(backoff) + " after: " + why);
+  if (backoff == duration{0}) {
+    self->send(self, restart_atom::value, id, gen);
+  } else {
+    self->delayed_send(self, backoff, restart_atom::value, id, gen);
+  }
+}
+
+/// Ends every actor of the tenant, then the supervisor itself.
+void stop(self_ptr self, caf::error reason = caf::error{}) {
+  auto& st = self->state;
+  st.stopping = true;
+  for (auto& [id, slot] : st.people) {
+    if (slot.child) {
+      self->send_exit(slot.child, caf::exit_reason::user_shutdown);
+      slot.child = nullptr;
+    }
+  }
+  self->send_exit(st.teams_queue, caf::exit_reason::user_shutdown);
+  self->send_exit(st.connect_queue, caf::exit_reason::user_shutdown);
+  self->quit(std::move(reason));
+}
+
+void on_down(self_ptr self, caf::down_msg& dm) {
+  auto& st = self->state;
+  if (st.stopping) {
+    return;
+  }
+  auto found = st.by_child.find(dm.source.id());
+  if (found != st.by_child.end()) {
+    auto id = found->second;
+    st.by_child.erase(found);
+    on_child_down(self, id, dm.reason);
+    return;
+  }
+
+  // A write queue died: the persons' writes have nowhere to go.
+  // TODO: a crashed write queue ends the tenant instead of being
+  // restarted; respawn it and hand the new handle to every person actor.
+  if (dm.source == st.teams_queue || dm.source == st.connect_queue) {
+    log(self, "error", "write_queue_failed", "",
+        self->system().render(dm.reason));
+    stop(self, dm.reason);
+  }
+}
+
+/// Answers a request about a person: from its actor when it runs, so the
+/// answer follows every input sent before; from the last snapshot while it
+/// is down or failed.
+template <class Reply, class Atom, class FromSnapshot>
+caf::result<Reply> ask_person(self_ptr self, Atom what, const std::string& id,
+                              FromSnapshot from_snapshot) {
+  auto& st = self->state;
+  auto found = st.people.find(id);
+  if (found == st.people.end()) {
+    return caf::make_error(caf::sec::invalid_argument, "unknown person", id);
+  }
+  auto& slot = found->second;
+  if (slot.child) {
+    self->delegate(slot.child, caf::get_atom::value, what, id);
+    return caf::delegated<Reply>{};
+  }
+  if (!slot.snapshot) {
+    return caf::make_error(caf::sec::invalid_argument, "person has not started",
+                           id);
+  }
+  return from_snapshot(*slot.snapshot);
+}
+
+} // namespace
+
+log_sink json_log_sink() {
+  return [](const log_event& e) {
+    auto t = std::time(nullptr);
+    std::tm utc{};
+    gmtime_r(&t, &utc);
+    char ts[32];
+    std::strftime(ts, sizeof ts, "%Y-%m-%dT%H:%M:%SZ", &utc);
+    std::clog << R"({"ts":")" << ts << R"(","level":")" << json_escape(e.level)
+              << R"(","component":"supervisor")"
+              << R"(,"event":")" << json_escape(e.event) << R"(","tenant":")"
+              << json_escape(e.tenant) << R"(","person":")"
+              << json_escape(e.person) << R"(","detail":")"
+              << json_escape(e.detail) << "\"}\n";
+  };
+}
+
+caf::behavior tenant_supervisor(tenant_supervisor_type* self,
+                                tenant_config cfg) {
+  auto& st = self->state;
+  st.cfg = std::move(cfg);
+  if (!st.cfg.log) {
+    st.cfg.log = json_log_sink();
+  }
+  self->set_down_handler([self](caf::down_msg& dm) { on_down(self, dm); });
+
+  // The queues first: every person actor gets their handles.
+  auto me = caf::actor_cast<caf::actor>(self);
+  st.teams_queue = self->spawn<caf::monitored>(
+    write_queue_actor,
+    write_queue_args{st.cfg.teams_limits, st.cfg.teams_writer, me});
+  st.connect_queue = self->spawn<caf::monitored>(
+    write_queue_actor,
+    write_queue_args{st.cfg.connect_limits, st.cfg.connect_writer, me});
+  for (const auto& init : st.cfg.people) {
+    st.people[init.id].init = init;
+  }
+  for (const auto& init : st.cfg.people) {
+    spawn_child(self, init.id);
+  }
+
+  return {
+    [self](connect_change& x) { deliver(self, std::move(x)); },
+    [self](teams_observation& x) { deliver(self, std::move(x)); },
+    [self](write_result& x) { deliver(self, std::move(x)); },
+    [self](write_waiting& x) { deliver(self, std::move(x)); },
+    [self](person_snapshot& s) {
+      auto found = self->state.people.find(s.person);
+      if (found == self->state.people.end()) {
+        return;
+      }
+
+      // Only the current actor's snapshots count.
+      auto& slot = found->second;
+      auto from = caf::actor_cast<caf::actor_addr>(self->current_sender());
+      if (!slot.child || from != slot.child.address()) {
+        return;
+      }
+      slot.snapshot = std::move(s.machine);
+      slot.acked = s.last_seq;
+      while (!slot.unacked.empty() && slot.unacked.front().seq <= slot.acked) {
+        slot.unacked.pop_front();
+      }
+    },
+    [self](restart_atom, const std::string& id, uint64_t gen) {
+      auto& st = self->state;
+      auto found = st.people.find(id);
+      if (st.stopping || found == st.people.end()) {
+        return;
+      }
+      auto& slot = found->second;
+      if (slot.failed || slot.child || gen != slot.restart_gen) {
+        return;
+      }
+      ++st.counters.restarts;
+      spawn_child(self, id);
+      log(self, "info", "person_restarted", id,
+          std::to_string(slot.unacked.size()) + " inputs replayed");
+    },
+    [self](caf::get_atom, view_atom v, const std::string& id) {
+      return ask_person<person_view>(self, v, id,
+                                     [](const person& p) { return p.view(); });
+    },
+    [self](caf::get_atom, journal_atom j, const std::string& id) {
+      return ask_person<journal_entries>(self, j, id, [](const person& p) {
+        const auto& e = p.decisions().entries();
+        return journal_entries{{e.begin(), e.end()}};
+      });
+    },
+    [self](caf::get_atom, counters_atom) { return self->state.counters; },
+    [self](caf::get_atom, child_atom, const std::string& id) {
+      auto found = self->state.people.find(id);
+      return found == self->state.people.end() ? caf::actor{}
+                                               : found->second.child;
+    },
+    [self](stop_atom) { stop(self); },
+  };
+}
+
+caf::actor spawn_tenant_supervisor(caf::actor_system& sys, tenant_config cfg) {
+  return sys.spawn(tenant_supervisor, std::move(cfg));
+}
+
+} // namespace presync::actors

@@ -1,0 +1,115 @@
+// The tenant supervisor (DESIGN.md §2, "Tenant supervisor"): spawns the
+// person actors and the two write queues of one tenant, and is the stable
+// handle of every person. Inputs for a person go to the supervisor, which
+// numbers them and forwards them to the current person actor.
+//
+// A person actor that dies abnormally is restarted from its last snapshot
+// after a back-off; the inputs it had not processed are given to its
+// successor in order, and inputs that arrive during the back-off wait for
+// it. When an actor threw on an input, that input is skipped as poison.
+// Too many restarts in a window mark the person failed: its inputs are
+// dropped and counted from then on, and the other persons carry on. Each
+// tenant has its own supervisor, so a fault never crosses tenants.
+#pragma once
+
+#include "actors/messages.hpp"
+#include "actors/person_actor.hpp"
+#include "protocol/person.hpp"
+#include "protocol/rules.hpp"
+#include "protocol/write_queue.hpp"
+
+#include <caf/all.hpp>
+
+#include <chrono>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+namespace presync::actors {
+
+/// How the supervisor restarts a failed person actor.
+struct supervision_settings {
+  duration initial_backoff = std::chrono::milliseconds{100};
+  duration max_backoff = std::chrono::seconds{10}; ///< the doubling stops here
+  /// Restarts allowed within `restart_window`; one more marks the person
+  /// failed.
+  size_t max_restarts = 5;
+  duration restart_window = std::chrono::minutes{1};
+};
+
+/// One line for the log: lifecycle and supervision events of a tenant.
+struct log_event {
+  std::string level; ///< info, warning, error
+  std::string event; ///< stable name: person_restarting, person_failed, ...
+  std::string tenant;
+  std::string person;
+  std::string detail;
+};
+
+/// Receives log events; the default writes one JSON object per line to
+/// std::clog.
+using log_sink = std::function<void(const log_event&)>;
+
+/// Returns the default sink: one JSON line per event on std::clog.
+log_sink json_log_sink();
+
+/// Everything a tenant supervisor needs.
+struct tenant_config {
+  std::string tenant;
+  std::shared_ptr<const sync_settings> sync;
+  std::vector<person_init> people;
+  start_mode mode = start_mode::fresh;
+  caf::actor teams_writer;   ///< receives write_dispatch for Teams
+  caf::actor connect_writer; ///< receives write_dispatch for Connect
+  write_queue_settings teams_limits;
+  write_queue_settings connect_limits;
+  supervision_settings supervision;
+  input_hook before_input; ///< test only: may throw to crash a person actor
+  log_sink log;            ///< empty: json_log_sink()
+};
+
+/// What the supervisor keeps about one person.
+struct person_slot {
+  person_init init;
+  std::shared_ptr<const person> snapshot; ///< null until the first one
+  uint64_t acked = 0;    ///< the last input the snapshot has processed
+  uint64_t next_seq = 0; ///< the last number given to an input
+  std::deque<sequenced_input> unacked; ///< sent or buffered, not processed
+  caf::actor child;                    ///< invalid while down
+  bool failed = false;
+  uint64_t restart_gen = 0; ///< tells a stale back-off timer apart
+  std::deque<mono_time> recent_restarts;
+};
+
+struct tenant_supervisor_state {
+  tenant_config cfg;
+  std::unordered_map<std::string, person_slot> people;
+  std::unordered_map<caf::actor_id, std::string> by_child;
+  caf::actor teams_queue;
+  caf::actor connect_queue;
+  supervisor_counters counters;
+  bool stopping = false;
+
+  static inline const char* name = "presync.tenant_supervisor";
+};
+
+using tenant_supervisor_type = caf::stateful_actor<tenant_supervisor_state>;
+
+/// Runs a tenant. Handles connect_change, teams_observation, write_result,
+/// write_waiting (forwarded to the person), person_snapshot (from its
+/// children), (get_atom, view_atom, person) -> person_view,
+/// (get_atom, journal_atom, person) -> journal_entries,
+/// (get_atom, counters_atom) -> supervisor_counters,
+/// (get_atom, child_atom, person) -> caf::actor (test only) and
+/// (stop_atom), which ends every actor of the tenant and the supervisor.
+caf::behavior tenant_supervisor(tenant_supervisor_type* self,
+                                tenant_config cfg);
+
+/// Spawns a tenant supervisor, which spawns the rest of the tenant.
+caf::actor spawn_tenant_supervisor(caf::actor_system& sys, tenant_config cfg);
+
+} // namespace presync::actors

@@ -1,0 +1,229 @@
+#include "actors/tenant_supervisor.hpp"
+
+#include "story_player.hpp"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <chrono>
+#include <stdexcept>
+
+namespace presync::actors::testing {
+namespace {
+
+using namespace std::chrono_literals;
+
+/// Throws on a Connect state named "Boom": a stand-in for a bug that
+/// crashes a person actor on one particular message.
+void throw_on_boom(const person_input& in) {
+  auto* c = std::get_if<connect_change>(&in);
+  if (c != nullptr && c->state == "Boom") {
+    throw std::runtime_error("cannot handle Boom");
+  }
+}
+
+class TenantSupervisor : public actor_fixture {
+ protected:
+  caf::actor start(input_hook hook = {}, std::string tenant = "t1") {
+    writer_ = spawn_writer();
+    tenant_config cfg;
+    cfg.tenant = std::move(tenant);
+    cfg.people = {available_person("alice"), available_person("bob")};
+    cfg.mode = start_mode::resumed;
+    cfg.before_input = std::move(hook);
+    return start_tenant(std::move(cfg), writer_);
+  }
+
+  bool was_logged(const std::string& event, const std::string& person) {
+    return std::any_of(logged_.begin(), logged_.end(), [&](const auto& e) {
+      return e.event == event && e.person == person;
+    });
+  }
+
+  caf::actor writer_;
+};
+
+std::vector<std::string> describe(const std::vector<write_record>& rs) {
+  std::vector<std::string> out;
+  for (const auto& r : rs) {
+    out.push_back(format_offset(r.at) + " " + std::string{to_string(r.to)} +
+                  " " + r.person + " " + r.value);
+  }
+  return out;
+}
+
+TEST_F(TenantSupervisor, KilledPersonResumesItsHoldAfterTheBackOff) {
+  auto s = load_story(PRESYNC_SHARED_DIR "/scenarios/on-contact-busy.yaml");
+  ASSERT_TRUE(s.has_value());
+  story_player player{*this, *s}; // default back-off: 100 ms
+  disturbance d;
+  d.kill_at = 5s; // bob's hold runs until 15 s
+
+  auto r = player.play(d);
+
+  EXPECT_EQ(sim::first_difference(*s, r), "");
+  EXPECT_EQ(player.kills(), 1u);
+  EXPECT_EQ(counters(player.supervisor()).restarts, 1u);
+}
+
+TEST_F(TenantSupervisor, InputThrownOnIsSkippedAndLaterInputsApply) {
+  auto sup = start(throw_on_boom);
+  advance_to(1s);
+  send(sup, connect_change{"alice", "Boom", 1000});
+  advance_to(2s);
+  send(sup, connect_change{"alice", "OnContact", 2000});
+
+  advance_to(60s);
+
+  auto c = counters(sup);
+  EXPECT_EQ(c.poisoned, 1u);
+  EXPECT_EQ(c.restarts, 1u);
+  EXPECT_EQ(c.failed, 0u);
+  EXPECT_TRUE(was_logged("poison_input_skipped", "alice"));
+  EXPECT_EQ(view(sup, "alice")->connect_state, "OnContact");
+  EXPECT_EQ(describe(writes(writer_)),
+            std::vector<std::string>{"17s teams alice Busy/InACall"});
+}
+
+TEST_F(TenantSupervisor, RestartLimitMarksPersonFailedAndOthersCarryOn) {
+  auto sup = start(throw_on_boom);
+  // Six crashes within a minute; restarts follow 100, 200, 400, 800 and
+  // 1600 ms after the first five.
+  for (auto t : {1s, 2s, 3s, 5s, 8s, 12s}) {
+    advance_to(t);
+    send(sup, connect_change{"alice", "Boom", duration{t}.count()});
+  }
+
+  advance_to(13s);
+  send(sup, connect_change{"alice", "OnContact", 13000});
+  send(sup, connect_change{"bob", "OnContact", 13000});
+  advance_to(60s);
+
+  auto c = counters(sup);
+  EXPECT_EQ(c.restarts, 5u);
+  EXPECT_EQ(c.poisoned, 6u);
+  EXPECT_EQ(c.failed, 1u);
+  EXPECT_EQ(c.failed_people, std::vector<std::string>{"alice"});
+  EXPECT_EQ(c.dropped_for("person_failed"), 1u);
+  EXPECT_TRUE(was_logged("person_failed", "alice"));
+  EXPECT_FALSE(child(sup, "alice"));
+  EXPECT_EQ(view(sup, "alice")->connect_state, "Available");
+  EXPECT_EQ(describe(writes(writer_)),
+            std::vector<std::string>{"28s teams bob Busy/InACall"});
+}
+
+TEST_F(TenantSupervisor, BackOffDoublesBetweenRestarts) {
+  auto sup = start(throw_on_boom);
+  advance_to(1s);
+  send(sup, connect_change{"alice", "Boom", 1000});
+  advance_to(1099ms);
+  auto down_before_first = !child(sup, "alice");
+  advance_to(1100ms);
+  auto up_after_first = static_cast<bool>(child(sup, "alice"));
+
+  send(sup, connect_change{"alice", "Boom", 1100});
+  advance_to(1299ms);
+  auto down_before_second = !child(sup, "alice");
+  advance_to(1300ms);
+
+  EXPECT_TRUE(down_before_first);
+  EXPECT_TRUE(up_after_first);
+  EXPECT_TRUE(down_before_second);
+  EXPECT_TRUE(child(sup, "alice"));
+  EXPECT_EQ(counters(sup).restarts, 2u);
+}
+
+TEST_F(TenantSupervisor, InputsDuringBackOffAreDeliveredInOrderAfterRespawn) {
+  auto sup = start();
+  advance_to(1s);
+  caf::anon_send_exit(child(sup, "alice"), caf::exit_reason::kill);
+  run();
+
+  advance_to(1050ms);
+  send(sup, connect_change{"alice", "Lunch", 1050});
+  send(sup, connect_change{"alice", "OnContact", 1060});
+  auto during = view(sup, "alice");
+  advance_to(60s);
+
+  ASSERT_TRUE(during.has_value());
+  EXPECT_EQ(during->connect_state, "Available"); // the last snapshot
+  EXPECT_EQ(view(sup, "alice")->connect_state, "OnContact");
+  auto c = counters(sup);
+  EXPECT_EQ(c.restarts, 1u);
+  EXPECT_EQ(c.poisoned, 0u); // a kill is not a crash on an input
+  // The inputs reached the new actor at 1.1 s, when it came back.
+  EXPECT_EQ(describe(writes(writer_)),
+            std::vector<std::string>{"16100ms teams alice Busy/InACall"});
+}
+
+TEST_F(TenantSupervisor, TimerDueDuringBackOffFiresBeforeBufferedInputs) {
+  auto sup = start();
+  send(sup, connect_change{"alice", "OnContact", 0});
+  advance_to(14950ms);
+  caf::anon_send_exit(child(sup, "alice"), caf::exit_reason::kill);
+  run();
+
+  // The hold comes due at 15 s, while alice's actor is still down.
+  advance_to(15s);
+  send(sup, connect_change{"alice", "Available", 15000});
+  advance_to(60s);
+
+  // Respawned at 15.05 s: the hold fires first and writes Busy. Had the
+  // buffered Available gone first, it would have cancelled the hold and
+  // Busy would never have been written.
+  auto ws = describe(writes(writer_));
+  ASSERT_FALSE(ws.empty());
+  EXPECT_EQ(ws.front(), "15050ms teams alice Busy/InACall");
+  EXPECT_EQ(view(sup, "alice")->connect_state, "Available");
+}
+
+TEST_F(TenantSupervisor, CrashInOneTenantLeavesAnotherUntouched) {
+  auto a = start(throw_on_boom, "a");
+  auto writer_a = writer_;
+  auto b = start(throw_on_boom, "b");
+  auto writer_b = writer_;
+
+  advance_to(1s);
+  send(a, connect_change{"alice", "Boom", 1000});
+  send(b, connect_change{"alice", "OnContact", 1000});
+  advance_to(2s);
+  send(a, connect_change{"alice", "OnContact", 2000});
+  advance_to(60s);
+
+  EXPECT_EQ(counters(a).restarts, 1u);
+  EXPECT_EQ(counters(b).restarts, 0u);
+  EXPECT_EQ(counters(b).poisoned, 0u);
+  EXPECT_EQ(describe(writes(writer_a)),
+            std::vector<std::string>{"17s teams alice Busy/InACall"});
+  EXPECT_EQ(describe(writes(writer_b)),
+            std::vector<std::string>{"16s teams alice Busy/InACall"});
+}
+
+TEST_F(TenantSupervisor, StopEndsEveryActorOfTheTenant) {
+  auto sup = start();
+  auto alice = child(sup, "alice");
+  ASSERT_TRUE(alice);
+  self_->monitor(alice);
+  self_->monitor(sup);
+
+  self_->send(sup, stop_atom::value);
+  run();
+
+  std::vector<caf::error> reasons;
+  for (int i = 0; i < 2; ++i) {
+    self_->receive([&](caf::down_msg& dm) { reasons.push_back(dm.reason); },
+                   caf::after(std::chrono::seconds(0)) >> [] {});
+  }
+  // Every timer the tenant had armed falls on dead actors: none re-arms.
+  advance_to(10min);
+
+  ASSERT_EQ(reasons.size(), 2u);
+  EXPECT_EQ(std::count(reasons.begin(), reasons.end(),
+                       caf::error{caf::exit_reason::user_shutdown}),
+            1);
+  EXPECT_EQ(std::count(reasons.begin(), reasons.end(), caf::error{}), 1);
+  EXPECT_TRUE(sched_.clock().schedule().empty());
+}
+
+} // namespace
+} // namespace presync::actors::testing
