@@ -22,12 +22,8 @@ void handle(write_queue_actor_type* self, const write_queue_args& args,
                write_result{std::move(r.request), std::move(r.outcome)});
   }
 
-  // One wake-up at a time: an earlier one already scheduled covers it.
-  // next_wakeup() answers `now` while the only waiting writes are held
-  // behind their person's attempt in flight. The queue has just pumped at
-  // `now`, and the answer to that attempt pumps again, so a wake-up at
-  // `now` would only spin (the scenario runner never sees this: its
-  // attempts are answered before it asks).
+  // One wake-up at a time: an earlier one already scheduled covers it. The
+  // queue has just pumped at `now`, so a wake-up due now finds nothing new.
   auto next = self->state.queue->next_wakeup(now);
   auto& scheduled = self->state.wakeup;
   if (!next || *next <= now || (scheduled && *scheduled <= *next)) {

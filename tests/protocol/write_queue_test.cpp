@@ -111,6 +111,7 @@ TEST(WriteQueue, OneAttemptPerPersonAtATime) {
 
   EXPECT_TRUE(second.dispatches.empty());
   EXPECT_TRUE(second.waiting.empty());
+  EXPECT_FALSE(q.next_wakeup(at(0s)));
   queue_effects done;
   q.on_result(fx.dispatches[0].ticket, write_outcome::ok(), at(1s), done);
   ASSERT_EQ(done.dispatches.size(), 1u);
