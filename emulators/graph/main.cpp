@@ -154,8 +154,9 @@ int main(int argc, char** argv) {
   try {
     service svc{so};
     server srv{svc, net};
+    srv.handle_signals();
     std::cout << "listening " << srv.address() << std::endl;
-    srv.run(true);
+    srv.run();
   } catch (const std::exception& e) {
     std::cerr << "presync-graph-emulator: " << e.what() << '\n';
     return 1;

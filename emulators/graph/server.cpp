@@ -72,6 +72,7 @@ struct server::impl {
   asio::io_context io{1};
   tcp::acceptor acceptor{io};
   std::optional<ssl::context> tls;
+  std::optional<asio::signal_set> signals;
   std::string host;
   unsigned short port = 0;
 
@@ -220,13 +221,16 @@ std::string server::base_url() const {
   return std::string{impl_->tls ? "https" : "http"} + "://" + address();
 }
 
-void server::run(bool handle_signals) {
-  std::optional<asio::signal_set> signals;
-  if (handle_signals) {
-    signals.emplace(impl_->io, SIGTERM, SIGINT);
-    signals->async_wait(
-      [this](const boost::system::error_code&, int) { stop(); });
-  }
+void server::handle_signals() {
+  impl_->signals.emplace(impl_->io, SIGTERM, SIGINT);
+  impl_->signals->async_wait([this](const boost::system::error_code& ec, int) {
+    if (!ec) {
+      stop();
+    }
+  });
+}
+
+void server::run() {
   asio::co_spawn(impl_->io, impl_->accept_loop(), asio::detached);
   impl_->io.run();
 }

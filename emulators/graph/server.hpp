@@ -34,8 +34,12 @@ class server {
   /// Returns the base URL, e.g. "https://127.0.0.1:4443".
   std::string base_url() const;
 
-  /// Serves until stop() or, when `handle_signals`, SIGTERM/SIGINT.
-  void run(bool handle_signals);
+  /// Makes SIGTERM and SIGINT stop run(); signals that arrive before
+  /// run() starts are kept and honoured.
+  void handle_signals();
+
+  /// Serves until stop() or a signal registered by handle_signals().
+  void run();
 
   /// Stops run() from any thread.
   void stop();
