@@ -552,6 +552,20 @@ TEST_F(GraphEmulator, GetPresencesByUserIdAcceptsUpTo650Ids) {
   EXPECT_NE(too_many.body.find("650"), std::string::npos);
 }
 
+TEST_F(GraphEmulator, UnbuiltPartsOfTheSpecAnswerNotImplemented) {
+  auto subscription = call("POST", "/v1.0/subscriptions", "{}");
+  auto status_message = call(
+    "POST", std::string{"/v1.0/users/"} + user1 + "/presence/setStatusMessage",
+    "{}");
+  auto phones =
+    call("GET", std::string{"/v1.0/admin/teams/userConfigurations/"} + user1);
+
+  EXPECT_EQ(subscription.status, 501);
+  EXPECT_EQ(str(json(subscription.body)["error"]["code"]), "NotImplemented");
+  EXPECT_EQ(status_message.status, 501);
+  EXPECT_EQ(phones.status, 501);
+}
+
 // -- batch ------------------------------------------------------------------
 
 TEST_F(GraphEmulator, BatchFixtureRunsEachRequestIndependently) {
