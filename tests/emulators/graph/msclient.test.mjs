@@ -131,6 +131,28 @@ test("msal-node gets a token from the emulator with knownAuthorities", async () 
   );
 });
 
+test("msal-node accepts the emulator's own instance discovery document", async () => {
+  const doc = await (
+    await realFetch(
+      `${base}/common/discovery/instance?api-version=1.1&authorization_endpoint=` +
+        `${base}/${tenant}/oauth2/v2.0/authorize`,
+    )
+  ).text();
+  seen.length = 0;
+
+  const result = await new ConfidentialClientApplication({
+    auth: {
+      clientId,
+      clientSecret: secret,
+      authority: `${base}/${tenant}`,
+      cloudDiscoveryMetadata: doc,
+    },
+  }).acquireTokenByClientCredential({ scopes });
+
+  assert.equal(typeof result.accessToken, "string");
+  assert.ok(seen.every((s) => s.includes(`//${host}/`)), seen.join(", "));
+});
+
 test("msal-node reports a wrong secret as invalid_client AADSTS7000215", async () => {
   await assert.rejects(
     app({ known: true, secret: "bad-secret-value-123" })
