@@ -861,8 +861,8 @@ service::users_delta(const http_request& req,
     auto sep = it->second.find('_');
     char* end1 = nullptr;
     char* end2 = nullptr;
-    unsigned long long seq =
-      std::strtoull(it->second.substr(0, sep).c_str(), &end1, 10);
+    std::string seq_text = it->second.substr(0, sep);
+    unsigned long long seq = std::strtoull(seq_text.c_str(), &end1, 10);
     long long issued =
       sep == std::string::npos
         ? -1
