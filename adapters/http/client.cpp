@@ -253,6 +253,18 @@ error io_error(const error_code& ec, std::string_view step,
 // Beast's message with a parsed answer, before copying out.
 using parser_type = bhttp::response_parser<bhttp::string_body>;
 
+// Makes a parser with the request's limits.
+std::unique_ptr<parser_type> make_parser(const request_options& opts,
+                                         bool head) {
+  auto parser = std::make_unique<parser_type>();
+  parser->body_limit(opts.max_response_bytes);
+  parser->header_limit(64 * 1024);
+  if (head) {
+    parser->skip(true);
+  }
+  return parser;
+}
+
 } // namespace
 
 struct client::impl : std::enable_shared_from_this<impl> {
@@ -489,23 +501,28 @@ struct client::impl : std::enable_shared_from_this<impl> {
     }
     ++requests_sent;
 
-    parser_type parser;
-    parser.body_limit(opts.max_response_bytes);
-    parser.header_limit(64 * 1024);
-    if (req.method() == bhttp::verb::head) {
-      parser.skip(true);
-    }
+    auto parser = make_parser(opts, req.method() == bhttp::verb::head);
     auto before = conn.buffer.size();
-    co_await bhttp::async_read(
-      stream, conn.buffer, parser,
+    co_await bhttp::async_read_header(
+      stream, conn.buffer, *parser,
       asio::redirect_error(asio::use_awaitable, out.ec));
-    out.got_bytes = parser.got_some() || conn.buffer.size() != before;
+    out.got_bytes = parser->got_some() || conn.buffer.size() != before;
+    if (!out.ec && parser->content_length() &&
+        *parser->content_length() > opts.max_response_bytes) {
+      // Beast 1.74 does not apply body_limit to a Content-Length body.
+      out.ec = bhttp::error::body_limit;
+    }
+    if (!out.ec) {
+      co_await bhttp::async_read(
+        stream, conn.buffer, *parser,
+        asio::redirect_error(asio::use_awaitable, out.ec));
+    }
     if (out.ec) {
       out.step = "read response";
       co_return out;
     }
 
-    auto& msg = parser.get();
+    auto& msg = parser->get();
     out.keep_alive = msg.keep_alive();
     out.response.status = static_cast<int>(msg.result_int());
     for (const auto& field : msg) {
@@ -548,7 +565,8 @@ struct client::impl : std::enable_shared_from_this<impl> {
                             callback done) {
     auto self = shared_from_this();
     auto deadline = steady::now() + opts.total_timeout;
-    done(co_await perform(request, opts, deadline));
+    expected<http_response> result = co_await perform(request, opts, deadline);
+    done(std::move(result));
   }
 
   asio::awaitable<expected<http_response>>
@@ -575,7 +593,9 @@ struct client::impl : std::enable_shared_from_this<impl> {
       busy.insert(c.get());
       bool fresh = !c->reused;
       if (fresh) {
-        if (auto failed = co_await open(*c, *target, *proxy, opts, deadline)) {
+        std::optional<error> failed =
+          co_await open(*c, *target, *proxy, opts, deadline);
+        if (failed) {
           release(key, c, false);
           if (stopping) {
             co_return make_error(sync_error::canceled, "client stopped");
@@ -584,12 +604,18 @@ struct client::impl : std::enable_shared_from_this<impl> {
         }
       }
 
-      auto result = c->tls
-                      ? co_await exchange(*c->tls, *c, req, opts, deadline)
-                      : co_await exchange(*c->plain, *c, req, opts, deadline);
+      // GCC 12 miscompiles co_await inside ?: and conditions; keep each
+      // co_await a statement of its own.
+      exchange_result result;
+      if (c->tls) {
+        result = co_await exchange(*c->tls, *c, req, opts, deadline);
+      } else {
+        result = co_await exchange(*c->plain, *c, req, opts, deadline);
+      }
       if (!result.ec) {
         release(key, c, result.keep_alive);
-        co_return std::move(result.response);
+        expected<http_response> out{std::move(result.response)};
+        co_return out;
       }
       release(key, c, false);
       if (stopping) {
