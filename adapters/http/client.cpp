@@ -278,6 +278,8 @@ struct client::impl : std::enable_shared_from_this<impl> {
 
   // Owned-thread mode only.
   std::unique_ptr<asio::io_context> own_io;
+  std::optional<asio::executor_work_guard<asio::io_context::executor_type>>
+    work;
   std::thread thread;
 
   // Touched only on the strand.
@@ -661,9 +663,9 @@ expected<std::unique_ptr<client>> client::make(client_config config) {
     return ok.err();
   }
   state->own_io = std::move(io);
+  state->work.emplace(state->own_io->get_executor());
   auto* raw = state->own_io.get();
   state->thread = std::thread{[raw] {
-    auto guard = asio::make_work_guard(*raw);
     raw->run();
   }};
   return std::unique_ptr<client>{new client{std::move(state)}};
@@ -679,17 +681,14 @@ expected<std::unique_ptr<client>> client::make(client_config config,
 }
 
 client::~client() {
+  // Close everything on the strand; the coroutines then finish with
+  // `canceled`, and an own thread ends once no work is left.
   auto state = impl_;
-  std::promise<void> closed;
-  auto done = closed.get_future();
-  asio::dispatch(state->strand, [state, &closed] {
+  asio::dispatch(state->strand, [state] {
     state->shutdown();
-    closed.set_value();
+    state->work.reset();
   });
   if (state->own_io) {
-    done.wait();
-    // Let the canceled coroutines finish, then end the thread.
-    asio::post(state->strand, [raw = state->own_io.get()] { raw->stop(); });
     state->thread.join();
   }
 }

@@ -658,6 +658,30 @@ TEST_F(HttpClient, RefusedConnectionIsUnavailable) {
   EXPECT_EQ(r.err().code, sync_error::unavailable);
 }
 
+TEST_F(HttpClient, DestroyingTheClientCancelsRequestsInFlight) {
+  test_server::config scfg;
+  scfg.mode = behaviour::never_answer;
+  test_server server{scfg};
+  auto c = make(trusting_config());
+  std::promise<expected<http_response>> result;
+  auto done = result.get_future();
+  c->async_send(get(url(false, "127.0.0.1", server.port())), short_timeouts(),
+                [&result](expected<http_response> r) { result.set_value(r); });
+  // Wait, bounded, until the request is in flight.
+  auto give_up = std::chrono::steady_clock::now() + 5s;
+  while (server.requests() == 0 && std::chrono::steady_clock::now() < give_up) {
+    std::this_thread::yield();
+  }
+  ASSERT_EQ(server.requests(), 1);
+
+  c.reset();
+
+  ASSERT_EQ(done.wait_for(0s), std::future_status::ready);
+  auto r = done.get();
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.err().code, sync_error::canceled);
+}
+
 TEST_F(HttpClient, BadUrlIsConfigInvalid) {
   auto c = make(trusting_config());
 
