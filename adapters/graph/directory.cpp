@@ -242,6 +242,108 @@ bool is_teams_licensed(const graph_user& user, const licence_rule& rule) {
                      });
 }
 
+std::string teams_user_configuration_url(const endpoints& where,
+                                         std::string_view user_id) {
+  return where.graph_base() + "/admin/teams/userConfigurations/" +
+         form_encode(user_id);
+}
+
+namespace {
+
+constexpr std::string_view teams_what = "teams user configuration";
+
+std::optional<error> read_numbers(od::value v, std::optional<std::string>& out,
+                                  const std::string& path) {
+  od::array arr;
+  if (auto ec = v.get_array().get(arr)) {
+    return ec == simdjson::INCORRECT_TYPE
+             ? field_error(teams_what, path, "expected an array")
+             : json_error(teams_what, path, ec);
+  }
+  size_t i = 0;
+  for (auto element : arr) {
+    auto at = index(path, i++);
+    od::object entry;
+    if (auto ec = element.get_object().get(entry)) {
+      return json_error(teams_what, at, ec);
+    }
+    std::string number;
+    std::string category;
+    for (auto item : entry) {
+      od::field f;
+      std::string_view key;
+      if (auto ec = std::move(item).get(f)) {
+        return json_error(teams_what, at, ec);
+      }
+      if (auto ec = f.unescaped_key().get(key)) {
+        return json_error(teams_what, at, ec);
+      }
+      if (key == "telephoneNumber") {
+        if (auto e =
+              read_string(f.value(), number, teams_what, join(at, key))) {
+          return e;
+        }
+      } else if (key == "assignmentCategory") {
+        if (auto e =
+              read_string(f.value(), category, teams_what, join(at, key))) {
+          return e;
+        }
+      }
+    }
+    if (!out && iequals(category, "primary") && !number.empty()) {
+      out = std::move(number);
+    }
+  }
+  return std::nullopt;
+}
+
+std::optional<error> read_configuration(od::object obj,
+                                        std::optional<std::string>& out,
+                                        const std::string& base) {
+  for (auto item : obj) {
+    od::field f;
+    std::string_view key;
+    if (auto ec = std::move(item).get(f)) {
+      return json_error(teams_what, base.empty() ? "document" : base, ec);
+    }
+    if (auto ec = f.unescaped_key().get(key)) {
+      return json_error(teams_what, base, ec);
+    }
+    if (key == "telephoneNumbers") {
+      if (auto e = read_numbers(f.value(), out, join(base, key))) {
+        return e;
+      }
+    } else if (key == "value" && base.empty()) {
+      od::object inner;
+      if (auto ec = f.value().get_object().get(inner)) {
+        return ec == simdjson::INCORRECT_TYPE
+                 ? field_error(teams_what, "value", "expected an object")
+                 : json_error(teams_what, "value", ec);
+      }
+      if (auto e = read_configuration(inner, out, "value")) {
+        return e;
+      }
+    }
+  }
+  return std::nullopt;
+}
+
+} // namespace
+
+expected<std::optional<std::string>>
+parse_teams_primary_number(std::string_view json) {
+  json_document d;
+  od::object root;
+  if (auto e = open_object(d, json, root, teams_what)) {
+    return *e;
+  }
+  std::optional<std::string> out;
+  if (auto e = read_configuration(root, out, "")) {
+    return *e;
+  }
+  return out;
+}
+
 std::string_view to_string(phone_source s) {
   switch (s) {
   case phone_source::none:

@@ -101,6 +101,16 @@ phone_choice choose_phone(const graph_user& user,
                           std::optional<std::string_view> teams_number,
                           const phone_rule& rule = {});
 
+/// Returns {graph}/v1.0/admin/teams/userConfigurations/{id}.
+std::string teams_user_configuration_url(const endpoints& where,
+                                         std::string_view user_id);
+
+/// Parses a Teams user configuration (spec §7.2; the object itself or
+/// wrapped in "value") and returns its `primary` telephoneNumber, nullopt
+/// when it has none. malformed naming the field on a wrong type.
+[[nodiscard]] expected<std::optional<std::string>>
+parse_teams_primary_number(std::string_view json);
+
 /// A person as the directory keeps it.
 struct directory_entry {
   std::string id;

@@ -191,6 +191,42 @@ TEST(DeltaPage, RemovedUsersAndDeltaLinkAreRead) {
   EXPECT_EQ(p->users[2].removed_reason, "deleted");
 }
 
+TEST(TeamsNumber, PrimaryNumberOfTheSpecExampleIsRead) {
+  constexpr std::string_view config = R"({
+    "id": "00000000-0000-0000-0000-000000000001",
+    "accountType": "user",
+    "featureTypes": ["Teams", "CallingPlan"],
+    "telephoneNumbers": [
+      { "telephoneNumber": "+14255550199", "assignmentCategory": "alternate" },
+      { "telephoneNumber": "+14255550101", "assignmentCategory": "primary" }
+    ],
+    "effectivePolicyAssignments": []
+  })";
+
+  auto direct = parse_teams_primary_number(config);
+  auto wrapped = parse_teams_primary_number(
+    R"({"value":{"telephoneNumbers":[{"telephoneNumber":"+1425555010",)"
+    R"("assignmentCategory":"primary"}]}})");
+  auto none = parse_teams_primary_number(R"({"telephoneNumbers":[]})");
+
+  ASSERT_TRUE(direct && wrapped && none);
+  EXPECT_EQ(*direct, "+14255550101");
+  EXPECT_EQ(*wrapped, "+1425555010");
+  EXPECT_EQ(*none, std::nullopt);
+  EXPECT_EQ(teams_user_configuration_url(endpoints{}, "abc"),
+            "https://graph.microsoft.com/v1.0/admin/teams/"
+            "userConfigurations/abc");
+}
+
+TEST(TeamsNumber, WrongTypeNamesTheField) {
+  auto r = parse_teams_primary_number(
+    R"({"telephoneNumbers":[{"telephoneNumber":14255550101}]})");
+
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.err().context, "teams user configuration: telephoneNumbers[0]."
+                             "telephoneNumber: expected a string");
+}
+
 TEST(UsersPage, MissingValueNamesTheField) {
   auto p = parse_users_page(R"({"@odata.nextLink":"https://x/y"})");
 
