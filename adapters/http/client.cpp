@@ -268,16 +268,19 @@ std::unique_ptr<parser_type> make_parser(const request_options& opts,
 } // namespace
 
 struct client::impl : std::enable_shared_from_this<impl> {
-  impl(client_config cfg, asio::io_context& io)
-    : config(std::move(cfg)), strand(asio::make_strand(io)),
-      tls_context(ssl::context::tls_client) {}
+  impl(client_config cfg, asio::io_context& io,
+       std::unique_ptr<asio::io_context> owned = {})
+    : own_io(std::move(owned)), config(std::move(cfg)),
+      strand(asio::make_strand(io)), tls_context(ssl::context::tls_client) {}
+
+  // Owned-thread mode only. Declared first so that it is destroyed last:
+  // the strand, sockets and timers below refer to it.
+  std::unique_ptr<asio::io_context> own_io;
 
   client_config config;
   executor strand;
   ssl::context tls_context;
 
-  // Owned-thread mode only.
-  std::unique_ptr<asio::io_context> own_io;
   std::optional<asio::executor_work_guard<asio::io_context::executor_type>>
     work;
   std::thread thread;
@@ -658,11 +661,11 @@ client::client(std::shared_ptr<impl> state) : impl_(std::move(state)) {}
 
 expected<std::unique_ptr<client>> client::make(client_config config) {
   auto io = std::make_unique<asio::io_context>(1);
-  auto state = std::make_shared<impl>(std::move(config), *io);
+  auto& io_ref = *io;
+  auto state = std::make_shared<impl>(std::move(config), io_ref, std::move(io));
   if (auto ok = state->setup_tls(); !ok) {
     return ok.err();
   }
-  state->own_io = std::move(io);
   state->work.emplace(state->own_io->get_executor());
   auto* raw = state->own_io.get();
   state->thread = std::thread{[raw] {
