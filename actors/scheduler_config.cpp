@@ -12,7 +12,7 @@ std::optional<error> apply_scheduler_settings(caf::actor_system_config& cfg,
                                               size_t throughput) {
   if (threads == 0) {
     return make_error(sync_error::config_invalid,
-                      "actors.threads: must be at least 1");
+                      "actors.scheduler_threads: must be at least 1");
   }
   if (throughput == 0) {
     return make_error(sync_error::config_invalid,
@@ -24,9 +24,10 @@ std::optional<error> apply_scheduler_settings(caf::actor_system_config& cfg,
   } else if (policy == "sharing") {
     policy_atom = caf::atom("sharing");
   } else {
-    return make_error(sync_error::config_invalid,
-                      "actors.policy: expected stealing or sharing, got '" +
-                        std::string{policy} + "'");
+    return make_error(
+      sync_error::config_invalid,
+      "actors.scheduler_policy: expected stealing or sharing, got '" +
+        std::string{policy} + "'");
   }
 
   cfg.set("scheduler.max-threads", threads);

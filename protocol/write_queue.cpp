@@ -166,9 +166,10 @@ void write_queue::on_result(uint64_t ticket, const write_outcome& outcome,
 std::optional<mono_time> write_queue::next_wakeup(mono_time now) const {
   // A request queued behind its person's attempt in flight goes when that
   // attempt's answer arrives, not at any instant.
-  bool sendable = std::any_of(
-    waiting_.begin(), waiting_.end(),
-    [this](const auto& r) { return !in_flight_by_person_.contains(r.person); });
+  bool sendable =
+    std::any_of(waiting_.begin(), waiting_.end(), [this](const auto& r) {
+      return !in_flight_by_person_.contains(r.person);
+    });
   if (!sendable) {
     return std::nullopt;
   }

@@ -28,7 +28,7 @@ TEST(SchedulerConfig, UnknownPolicyIsRejectedNamingTheKey) {
 
   ASSERT_TRUE(err.has_value());
   EXPECT_EQ(err->code, sync_error::config_invalid);
-  EXPECT_NE(err->context.find("actors.policy"), std::string::npos);
+  EXPECT_NE(err->context.find("actors.scheduler_policy"), std::string::npos);
   EXPECT_NE(err->context.find("'fifo'"), std::string::npos);
   EXPECT_EQ(caf::get_or(cfg, "scheduler.max-threads", size_t{0}), before);
 }
@@ -40,7 +40,8 @@ TEST(SchedulerConfig, ZeroThreadsOrThroughputIsRejected) {
   auto throughput = apply_scheduler_settings(cfg, 1, "stealing", 0);
 
   ASSERT_TRUE(threads.has_value());
-  EXPECT_NE(threads->context.find("actors.threads"), std::string::npos);
+  EXPECT_NE(threads->context.find("actors.scheduler_threads"),
+            std::string::npos);
   ASSERT_TRUE(throughput.has_value());
   EXPECT_NE(throughput->context.find("actors.throughput"), std::string::npos);
 }
