@@ -2,10 +2,9 @@
 
 #include "actors/clock.hpp"
 #include "actors/write_queue_actor.hpp"
+#include "adapters/log/log.hpp"
 
 #include <algorithm>
-#include <ctime>
-#include <iostream>
 #include <string_view>
 #include <utility>
 
@@ -14,30 +13,6 @@ namespace presync::actors {
 namespace {
 
 using self_ptr = tenant_supervisor_type*;
-
-std::string json_escape(std::string_view s) {
-  std::string out;
-  for (char c : s) {
-    switch (c) {
-    case '"':
-      out += "\\\"";
-      break;
-    case '\\':
-      out += "\\\\";
-      break;
-    case '\n':
-      out += "\\n";
-      break;
-    default:
-      if (static_cast<unsigned char>(c) < 0x20) {
-        out += ' ';
-      } else {
-        out += c;
-      }
-    }
-  }
-  return out;
-}
 
 void log(self_ptr self, std::string level, std::string event,
          const std::string& person, std::string detail) {
@@ -214,17 +189,14 @@ caf::result<Reply> ask_person(self_ptr self, Atom what, const std::string& id,
 
 log_sink json_log_sink() {
   return [](const log_event& e) {
-    auto t = std::time(nullptr);
-    std::tm utc{};
-    gmtime_r(&t, &utc);
-    char ts[32];
-    std::strftime(ts, sizeof ts, "%Y-%m-%dT%H:%M:%SZ", &utc);
-    std::clog << R"({"ts":")" << ts << R"(","level":")" << json_escape(e.level)
-              << R"(","component":"supervisor")"
-              << R"(,"event":")" << json_escape(e.event) << R"(","tenant":")"
-              << json_escape(e.tenant) << R"(","person":")"
-              << json_escape(e.person) << R"(","detail":")"
-              << json_escape(e.detail) << "\"}\n";
+    static const log::logger logger{"supervisor"};
+    auto l = log::level::info;
+    if (!log::parse_level(e.level, l)) {
+      l = log::level::warning;
+    }
+    logger.write(l, e.event,
+                 {log::kv("tenant", e.tenant), log::kv("person", e.person),
+                  log::kv("detail", e.detail)});
   };
 }
 

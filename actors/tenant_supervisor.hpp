@@ -54,7 +54,7 @@ struct log_event {
 /// std::clog.
 using log_sink = std::function<void(const log_event&)>;
 
-/// Returns the default sink: one JSON line per event on std::clog.
+/// Returns the default sink: the shared JSON logger, component "supervisor".
 log_sink json_log_sink();
 
 /// Everything a tenant supervisor needs.

@@ -14,9 +14,10 @@ configure_actor_system(caf::actor_system_config& cfg,
   auto threads = actors.scheduler_threads > 0
                    ? static_cast<size_t>(actors.scheduler_threads)
                    : size_t{cores};
-  auto policy = actors.scheduler_policy == config::actors_config::policy::sharing
-                  ? "sharing"
-                  : "stealing";
+  auto policy =
+    actors.scheduler_policy == config::actors_config::policy::sharing
+      ? "sharing"
+      : "stealing";
   return actors::apply_scheduler_settings(
     cfg, threads, policy, static_cast<size_t>(std::max(1, actors.throughput)));
 }

@@ -1,5 +1,7 @@
 #include "adapters/log/log.hpp"
 
+#include "protocol/json_text.hpp"
+
 #include <atomic>
 #include <cstdio>
 #include <ctime>
@@ -154,37 +156,6 @@ void set_level(level min) {
 
 level current_level() {
   return global_level;
-}
-
-void append_json_escaped(std::string& out, std::string_view text) {
-  for (char c : text) {
-    switch (c) {
-    case '"':
-      out += "\\\"";
-      break;
-    case '\\':
-      out += "\\\\";
-      break;
-    case '\n':
-      out += "\\n";
-      break;
-    case '\r':
-      out += "\\r";
-      break;
-    case '\t':
-      out += "\\t";
-      break;
-    default:
-      if (static_cast<unsigned char>(c) < 0x20) {
-        char buf[8];
-        std::snprintf(buf, sizeof(buf), "\\u%04x",
-                      static_cast<unsigned>(static_cast<unsigned char>(c)));
-        out += buf;
-      } else {
-        out += c;
-      }
-    }
-  }
 }
 
 void logger::write(level l, std::string_view event,

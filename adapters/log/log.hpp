@@ -5,6 +5,8 @@
 // a token can be passed around freely without ever reaching a log line.
 #pragma once
 
+#include "protocol/secret.hpp"
+
 #include <chrono>
 #include <cstdint>
 #include <functional>
@@ -19,27 +21,8 @@
 
 namespace presync::log {
 
-/// A secret value (token, client secret, key). Printing it in any way
-/// yields `mask`; only reveal() gives the value, for the wire.
-class secret {
- public:
-  static constexpr std::string_view mask = "***";
-
-  secret() = default;
-  explicit secret(std::string value) : value_(std::move(value)) {}
-
-  /// Returns the value itself; call only where it goes on the wire.
-  const std::string& reveal() const { return value_; }
-  bool empty() const { return value_.empty(); }
-
-  friend std::ostream& operator<<(std::ostream& os, const secret&) {
-    return os << mask;
-  }
-  friend bool operator==(const secret&, const secret&) = default;
-
- private:
-  std::string value_;
-};
+/// Secrets are the project-wide masked type (protocol/secret.hpp).
+using presync::secret;
 
 /// Returns a phone number with all but its first three and last two
 /// characters masked ("+4930******45").
@@ -92,9 +75,6 @@ class memory_sink : public sink {
 void set_sink(std::shared_ptr<sink> s);
 void set_level(level min);
 level current_level();
-
-/// Appends `text` to `out` as a JSON string body (no quotes added).
-void append_json_escaped(std::string& out, std::string_view text);
 
 /// A component's logger, e.g. logger{"graph.writer"}.
 class logger {

@@ -1,5 +1,7 @@
 #include "adapters/graph/internal/json.hpp"
 
+#include "protocol/json_text.hpp"
+
 namespace presync::graph::internal {
 
 namespace {
@@ -43,49 +45,11 @@ error field_error(std::string_view what, std::string_view path,
 }
 
 void append_quoted(std::string& out, std::string_view s) {
-  constexpr char hex[] = "0123456789abcdef";
-  out += '"';
-  for (char c : s) {
-    auto u = static_cast<unsigned char>(c);
-    switch (c) {
-    case '"':
-      out += "\\\"";
-      break;
-    case '\\':
-      out += "\\\\";
-      break;
-    case '\n':
-      out += "\\n";
-      break;
-    case '\r':
-      out += "\\r";
-      break;
-    case '\t':
-      out += "\\t";
-      break;
-    case '\b':
-      out += "\\b";
-      break;
-    case '\f':
-      out += "\\f";
-      break;
-    default:
-      if (u < 0x20) {
-        out += "\\u00";
-        out += hex[u >> 4];
-        out += hex[u & 0xf];
-      } else {
-        out += c;
-      }
-    }
-  }
-  out += '"';
+  append_json_string(out, s);
 }
 
 std::string json_quoted(std::string_view s) {
-  std::string out;
-  append_quoted(out, s);
-  return out;
+  return json_string(s);
 }
 
 std::string form_encode(std::string_view s) {

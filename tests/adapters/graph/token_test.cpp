@@ -141,8 +141,8 @@ TEST(Secret, FormattingPrintsTheMaskOnly) {
 
   log << "token=" << token->access_token;
 
-  EXPECT_EQ(log.str(), "token=[redacted]");
-  EXPECT_EQ(to_string(token->access_token), "[redacted]");
+  EXPECT_EQ(log.str(), "token=***");
+  EXPECT_EQ(to_string(token->access_token), "***");
 }
 
 TEST(TokenCache, RenewsFiveMinutesBeforeExpiry) {
