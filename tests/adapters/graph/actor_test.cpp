@@ -544,5 +544,58 @@ TEST_F(GraphActors, DirectoryLoadsLicensedUsersThenOnlyChanges) {
   EXPECT_EQ(second->removed, (std::vector<std::string>{user_id(2)}));
 }
 
+TEST_F(GraphActors, RevokedTokenIsRefreshedOnceAndTheWriteSucceeds) {
+  start({"--users", "3"});
+  auto writer = spawn_presence_writer(sys_, writer_args(3));
+  caf::scoped_actor self{sys_};
+  auto write = [&](uint64_t ticket, size_t n) {
+    self->send(writer,
+               actors::write_dispatch{ticket, teams_write(n, value_of(n))});
+    std::optional<actors::write_attempted> got;
+    self->receive([&](actors::write_attempted& a) { got = std::move(a); },
+                  caf::after(30s) >> [] {});
+    return got;
+  };
+  auto first = write(1, 1);
+  ASSERT_TRUE(first);
+  EXPECT_EQ(first->outcome.result, write_outcome::kind::ok);
+  control("POST", "tokens/revoke");
+  auto second = write(2, 2);
+  ASSERT_TRUE(second);
+  EXPECT_EQ(second->outcome.result, write_outcome::kind::ok)
+    << second->outcome.reason;
+  EXPECT_EQ(counter("token"), 2);
+  EXPECT_EQ(counter("batch"), 3);
+  EXPECT_EQ(tokens_->requests_sent(), 2u);
+  presence_writer_counters c;
+  self->request(writer, 10s, caf::get_atom::value, actors::counters_atom::value)
+    .receive([&](presence_writer_counters& got) { c = got; },
+             [](caf::error&) {});
+  EXPECT_EQ(c.token_refreshes, 1u);
+  EXPECT_EQ(c.batches_sent, 3u);
+  EXPECT_EQ(session_of(2), std::string(client_id) + " " + value_of(2).key());
+  stop({writer});
+}
+
+TEST_F(GraphActors, ExpiredSecretFailsTheWriteAndStaysReadable) {
+  start({"--users", "3", "--secret-expired"});
+  auto writer = spawn_presence_writer(sys_, writer_args(3));
+  caf::scoped_actor self{sys_};
+  self->send(writer,
+             actors::write_dispatch{4, teams_write(3, {"Away", "Away"})});
+  std::optional<actors::write_attempted> got;
+  self->receive([&](actors::write_attempted& a) { got = std::move(a); },
+                caf::after(30s) >> [] {});
+  ASSERT_TRUE(got);
+  EXPECT_EQ(got->outcome.result, write_outcome::kind::failed);
+  ASSERT_TRUE(tokens_->last_error());
+  EXPECT_EQ(tokens_->last_error()->code, sync_error::secret_expired);
+  EXPECT_EQ(tokens_->last_error()->describe().find(test_secret),
+            std::string::npos);
+  EXPECT_EQ(counter("batch"), 0);
+  EXPECT_EQ(session_of(3), "none");
+  stop({writer});
+}
+
 } // namespace
 } // namespace presync::graph::testing
