@@ -27,23 +27,30 @@ token_provider::make(std::shared_ptr<http::client> http,
 
 void token_provider::get(callback done) {
   std::optional<secret> ready;
+  std::optional<error> failed;
+  std::vector<callback> to_fail;
   {
     std::lock_guard lock{mutex_};
     auto now = clock_();
     if (const auto* held = cache_.current(now)) {
       ready = *held;
-      if (cache_.needs_refresh(now) && cache_.begin_refresh(now)) {
-        start_refresh_locked();
-      }
     } else {
       waiting_.push_back(std::move(done));
-      if (cache_.begin_refresh(now)) {
-        start_refresh_locked();
+    }
+    if (cache_.needs_refresh(now) && cache_.begin_refresh(now)) {
+      failed = start_refresh_locked();
+      if (failed) {
+        to_fail = std::exchange(waiting_, {});
       }
-      return;
     }
   }
-  done(std::move(*ready));
+  // Callbacks run outside the lock, so they may call get() again.
+  for (auto& w : to_fail) {
+    w(*failed);
+  }
+  if (ready) {
+    done(std::move(*ready));
+  }
 }
 
 void token_provider::invalidate() {
@@ -61,17 +68,12 @@ uint64_t token_provider::requests_sent() const {
   return requests_sent_;
 }
 
-void token_provider::start_refresh_locked() {
+std::optional<error> token_provider::start_refresh_locked() {
   auto request = build_token_request(credentials_, where_);
   if (!request) {
-    // Answered outside the lock by the caller's next get: fail now.
     last_error_ = request.err();
     cache_.refresh_failed();
-    auto waiting = std::exchange(waiting_, {});
-    for (auto& w : waiting) {
-      w(request.err());
-    }
-    return;
+    return request.err();
   }
   ++requests_sent_;
   std::weak_ptr<token_provider> weak = shared_from_this();
@@ -81,6 +83,7 @@ void token_provider::start_refresh_locked() {
                         self->on_answer(std::move(answer));
                       }
                     });
+  return std::nullopt;
 }
 
 void token_provider::on_answer(expected<http::http_response> answer) {

@@ -52,7 +52,8 @@ class token_provider : public std::enable_shared_from_this<token_provider> {
                  client_credentials credentials, endpoints where,
                  clock_fn clock, duration margin);
 
-  void start_refresh_locked();
+  /// Sends the token request; the error when it cannot be built.
+  std::optional<error> start_refresh_locked();
   void on_answer(expected<http::http_response> answer);
 
   std::shared_ptr<http::client> http_;
