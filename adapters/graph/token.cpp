@@ -38,10 +38,13 @@ build_token_request(const client_credentials& credentials,
     where.login + "/" + form_encode(credentials.tenant) + "/oauth2/v2.0/token";
   req.headers.set("Content-Type", "application/x-www-form-urlencoded");
   req.headers.set("Accept", "application/json");
-  req.body = "client_id=" + form_encode(credentials.client_id) +
-             "&scope=" + form_encode(where.graph + "/.default") +
-             "&grant_type=client_credentials" + "&client_secret=" +
-             form_encode(credentials.client_secret.reveal());
+  req.body =
+    "client_id=" + form_encode(credentials.client_id) + "&scope=" +
+    form_encode(
+      (where.scope_resource.empty() ? where.graph : where.scope_resource) +
+      "/.default") +
+    "&grant_type=client_credentials" +
+    "&client_secret=" + form_encode(credentials.client_secret.reveal());
   return req;
 }
 

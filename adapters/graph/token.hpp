@@ -21,6 +21,10 @@ using http::secret;
 struct endpoints {
   std::string login = "https://login.microsoftonline.com";
   std::string graph = "https://graph.microsoft.com";
+  /// The resource the token is for ({scope_resource}/.default); empty
+  /// means `graph`. Set it when `graph` points at a stand-in whose tokens
+  /// are still issued for https://graph.microsoft.com.
+  std::string scope_resource = {};
 
   /// Returns the Graph base URL with its version, e.g. ".../v1.0".
   std::string graph_base() const { return graph + "/v1.0"; }
@@ -34,8 +38,9 @@ struct client_credentials {
 };
 
 /// Builds the POST to {login}/{tenant}/oauth2/v2.0/token with the form
-/// body client_id, scope={graph}/.default, grant_type=client_credentials,
-/// client_secret. config_invalid when a credential field is empty.
+/// body client_id, scope={scope_resource or graph}/.default,
+/// grant_type=client_credentials, client_secret. config_invalid when a
+/// credential field is empty.
 [[nodiscard]] expected<http::http_request>
 build_token_request(const client_credentials& credentials,
                     const endpoints& where);

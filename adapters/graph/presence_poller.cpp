@@ -1,0 +1,215 @@
+#include "adapters/graph/presence_poller.hpp"
+
+#include "actors/clock.hpp"
+#include "adapters/graph/errors.hpp"
+
+#include <algorithm>
+#include <cctype>
+#include <utility>
+
+namespace presync::graph {
+namespace {
+
+/// The access token for one batch, from the token provider's thread.
+struct poller_token {
+  uint64_t cycle = 0;
+  size_t index = 0;
+  std::shared_ptr<expected<secret>> token;
+};
+
+/// The answer to one getPresencesByUserId, from the HTTP client's thread.
+struct poller_answer {
+  uint64_t cycle = 0;
+  size_t index = 0;
+  std::shared_ptr<expected<http::http_response>> answer;
+};
+
+} // namespace
+} // namespace presync::graph
+
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(presync::graph::poller_token)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(presync::graph::poller_answer)
+
+namespace presync::graph {
+namespace {
+
+using self_ptr = caf::stateful_actor<presence_poller_state>*;
+
+std::string lower(std::string s) {
+  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) {
+    return static_cast<char>(std::tolower(c));
+  });
+  return s;
+}
+
+int64_t unix_ms_now() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+           std::chrono::system_clock::now().time_since_epoch())
+    .count();
+}
+
+/// Marks one batch of `cycle` done and closes the cycle after its last.
+void batch_done(self_ptr self, uint64_t cycle, size_t readings) {
+  auto& st = self->state;
+  auto i = st.cycles.find(cycle);
+  if (i == st.cycles.end()) {
+    return;
+  }
+  i->second.readings += readings;
+  if (--i->second.open == 0) {
+    ++st.counters.cycles_completed;
+    st.counters.last_cycle_requests = i->second.requests;
+    st.counters.last_cycle_readings = i->second.readings;
+    st.cycles.erase(i);
+  }
+}
+
+void batch_failed(self_ptr self, uint64_t cycle, const error& e) {
+  auto& st = self->state;
+  ++st.counters.batches_failed;
+  st.counters.last_failure = e.describe();
+  if ((e.http_status == 429 || e.http_status == 503) &&
+      e.retry_after > duration{0}) {
+    st.args.budget->hold_until(actors::now_of(self) + e.retry_after);
+  }
+  if (e.http_status == 401) {
+    st.args.tokens->invalidate();
+  }
+  batch_done(self, cycle, 0);
+}
+
+void start_cycle(self_ptr self) {
+  auto& st = self->state;
+  auto id = ++st.cycle;
+  ++st.counters.cycles_started;
+  poll_planner planner{st.args.interval};
+  auto& c = st.cycles[id];
+  c.batches = planner.plan(st.ids);
+  c.open = c.batches.size();
+  for (size_t i = 0; i < c.batches.size(); ++i) {
+    self->delayed_send(self, c.batches[i].offset, poll_atom::value, id, i);
+  }
+  if (c.open == 0) {
+    batch_done(self, id, 0);
+  }
+  if (st.args.max_cycles == 0 || st.cycle < st.args.max_cycles) {
+    self->delayed_send(self, st.args.interval, poll_atom::value);
+  }
+}
+
+void start_batch(self_ptr self, uint64_t cycle, size_t index) {
+  auto& st = self->state;
+  if (st.args.budget->take(1, actors::now_of(self)) == 0) {
+    batch_failed(self, cycle,
+                 make_error(sync_error::throttled,
+                            "getPresencesByUserId: presence budget spent"));
+    return;
+  }
+  auto me = caf::actor_cast<caf::actor>(self);
+  st.args.tokens->get([me, cycle, index](expected<secret> token) {
+    caf::anon_send(
+      me, poller_token{cycle, index,
+                       std::make_shared<expected<secret>>(std::move(token))});
+  });
+}
+
+void send_batch(self_ptr self, uint64_t cycle, size_t index,
+                const secret& token) {
+  auto& st = self->state;
+  auto c = st.cycles.find(cycle);
+  if (c == st.cycles.end() || index >= c->second.batches.size()) {
+    return;
+  }
+  auto request =
+    build_presence_request(st.args.where, c->second.batches[index].ids);
+  if (!request) {
+    batch_failed(self, cycle, request.err());
+    return;
+  }
+  request->headers.set("Authorization", "Bearer " + token.reveal());
+  ++st.counters.requests_sent;
+  ++c->second.requests;
+  auto me = caf::actor_cast<caf::actor>(self);
+  st.args.http->async_send(
+    std::move(*request), st.args.options,
+    [me, cycle, index](expected<http::http_response> answer) {
+      caf::anon_send(
+        me, poller_answer{cycle, index,
+                          std::make_shared<expected<http::http_response>>(
+                            std::move(answer))});
+    });
+}
+
+void on_answer(self_ptr self, uint64_t cycle,
+               expected<http::http_response>& answer) {
+  auto& st = self->state;
+  if (!answer) {
+    batch_failed(self, cycle, answer.err());
+    return;
+  }
+  if (answer->status != 200) {
+    batch_failed(self, cycle,
+                 from_graph_response(*answer, "getPresencesByUserId"));
+    return;
+  }
+  auto readings = parse_presence_response(answer->body);
+  if (!readings) {
+    batch_failed(self, cycle, readings.err());
+    return;
+  }
+  auto arrived = unix_ms_now();
+  for (auto& r : *readings) {
+    auto id = lower(r.id);
+    auto person = st.person_of.find(id);
+    if (person == st.person_of.end()) {
+      continue;
+    }
+    auto key = lower(r.value.key());
+    auto& last = st.last_seen[id];
+    if (last == key) {
+      continue;
+    }
+    last = std::move(key);
+    ++st.counters.observations;
+    self->send(
+      st.args.supervisor,
+      actors::teams_observation{person->second, std::move(r.value), arrived});
+  }
+  batch_done(self, cycle, readings->size());
+}
+
+} // namespace
+
+caf::behavior presence_poller(self_ptr self, presence_poller_args args) {
+  auto& st = self->state;
+  st.args = std::move(args);
+  for (const auto& u : st.args.users) {
+    st.ids.push_back(u.graph_id);
+    st.person_of[lower(u.graph_id)] = u.person;
+  }
+  self->send(self, poll_atom::value);
+  return {
+    [self](poll_atom) { start_cycle(self); },
+    [self](poll_atom, uint64_t cycle, size_t index) {
+      start_batch(self, cycle, index);
+    },
+    [self](poller_token& t) {
+      if (!*t.token) {
+        batch_failed(self, t.cycle, t.token->err());
+        return;
+      }
+      send_batch(self, t.cycle, t.index, t.token->value());
+    },
+    [self](poller_answer& a) { on_answer(self, a.cycle, *a.answer); },
+    [self](caf::get_atom, actors::counters_atom) {
+      return self->state.counters;
+    },
+  };
+}
+
+caf::actor spawn_presence_poller(caf::actor_system& sys,
+                                 presence_poller_args args) {
+  return sys.spawn(presence_poller, std::move(args));
+}
+
+} // namespace presync::graph

@@ -1,0 +1,89 @@
+// Reads the presence of every licensed user of one tenant once per
+// teams_poll_interval with getPresencesByUserId, in ceil(N/650) batches
+// spread across the interval, and tells the supervisor only what changed
+// (spec/graph.md §3.4).
+#pragma once
+
+#include "actors/messages.hpp"
+#include "adapters/graph/budget.hpp"
+#include "adapters/graph/presence.hpp"
+#include "adapters/graph/token_provider.hpp"
+#include "adapters/http/client.hpp"
+
+#include <caf/all.hpp>
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace presync::graph {
+
+/// One user the poller reads.
+struct polled_user {
+  std::string graph_id;
+  std::string person;
+};
+
+/// What a presence poller needs.
+struct presence_poller_args {
+  std::shared_ptr<http::client> http;
+  std::shared_ptr<token_provider> tokens;
+  std::shared_ptr<presence_budget> budget;
+  endpoints where;
+  std::vector<polled_user> users;
+  caf::actor supervisor; ///< receives teams_observation
+  duration interval = std::chrono::seconds{60};
+  uint64_t max_cycles = 0; ///< 0: poll until stopped
+  http::request_options options;
+};
+
+/// The poller's counters, for tests and metrics.
+struct presence_poller_counters {
+  uint64_t cycles_started = 0;
+  uint64_t cycles_completed = 0; ///< every batch of the cycle answered
+  uint64_t requests_sent = 0;    ///< getPresencesByUserId POSTs
+  uint64_t batches_failed = 0;   ///< incl. skipped for want of budget
+  uint64_t observations = 0;     ///< teams_observation sent
+  uint64_t last_cycle_requests = 0;
+  uint64_t last_cycle_readings = 0;
+  std::string last_failure; ///< error of the last failed batch
+};
+
+/// Tags a cycle start (poll_atom) and a batch start (poll_atom, cycle, i).
+using poll_atom = caf::atom_constant<caf::atom("gpoll")>;
+
+/// The batches of one cycle still out.
+struct poll_cycle {
+  std::vector<poll_batch> batches;
+  size_t open = 0;
+  uint64_t requests = 0;
+  uint64_t readings = 0;
+};
+
+struct presence_poller_state {
+  presence_poller_args args;
+  std::vector<std::string> ids;
+  std::map<std::string, std::string> person_of; ///< lower-case Graph id
+  std::map<std::string, std::string> last_seen; ///< lower-case id -> key
+  std::map<uint64_t, poll_cycle> cycles;
+  uint64_t cycle = 0;
+  presence_poller_counters counters;
+  static inline const char* name = "presync.graph.presence_poller";
+};
+
+/// Polls from the moment it is spawned. Handles (get_atom, counters_atom)
+/// -> presence_poller_counters. A failed batch is counted and read again
+/// in the next cycle.
+caf::behavior presence_poller(caf::stateful_actor<presence_poller_state>* self,
+                              presence_poller_args args);
+
+/// Spawns a presence poller.
+caf::actor spawn_presence_poller(caf::actor_system& sys,
+                                 presence_poller_args args);
+
+} // namespace presync::graph
+
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(presync::graph::presence_poller_counters)

@@ -1,0 +1,247 @@
+#include "adapters/graph/presence_writer.hpp"
+
+#include "actors/clock.hpp"
+#include "adapters/graph/errors.hpp"
+
+#include <algorithm>
+#include <utility>
+
+namespace presync::graph {
+namespace {
+
+/// The access token for one batch, from the token provider's thread.
+struct writer_token {
+  uint64_t batch = 0;
+  std::shared_ptr<expected<secret>> token;
+};
+
+/// The answer to one $batch POST, from the HTTP client's thread.
+struct writer_answer {
+  uint64_t batch = 0;
+  std::shared_ptr<expected<http::http_response>> answer;
+};
+
+} // namespace
+} // namespace presync::graph
+
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(presync::graph::writer_token)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(presync::graph::writer_answer)
+
+namespace presync::graph {
+namespace {
+
+using self_ptr = caf::stateful_actor<presence_writer_state>*;
+
+/// Returns true for errors a later attempt may overcome.
+bool retryable(sync_error code) {
+  return code == sync_error::timeout || code == sync_error::throttled ||
+         code == sync_error::unavailable ||
+         code == sync_error::connection_failed;
+}
+
+/// Returns the outcome every write of a failed batch gets.
+write_outcome outcome_of(const error& e) {
+  write_outcome o;
+  o.result = retryable(e.code) ? write_outcome::kind::throttled
+                               : write_outcome::kind::failed;
+  o.http_status = e.http_status;
+  o.retry_after = e.retry_after;
+  o.reason = e.describe();
+  return o;
+}
+
+/// Holds the shared budget after a 429 or 503 that named a Retry-After.
+void hold_budget(self_ptr self, int status, duration retry_after) {
+  if ((status == 429 || status == 503) && retry_after > duration{0}) {
+    self->state.args.budget->hold_until(actors::now_of(self) + retry_after);
+  }
+}
+
+void reply(self_ptr self, const pending_write& p, write_outcome outcome) {
+  ++self->state.counters.writes_answered;
+  self->send(p.reply_to, actors::write_attempted{p.ticket, std::move(outcome)});
+}
+
+void fail_batch(self_ptr self, uint64_t id, const error& e) {
+  auto i = self->state.in_flight.find(id);
+  if (i == self->state.in_flight.end()) {
+    return;
+  }
+  ++self->state.counters.batch_failures;
+  hold_budget(self, e.http_status, e.retry_after);
+  auto outcome = outcome_of(e);
+  for (const auto& p : i->second) {
+    reply(self, p, outcome);
+  }
+  self->state.in_flight.erase(i);
+  self->state.resent.erase(id);
+}
+
+void request_token(self_ptr self, uint64_t id) {
+  auto me = caf::actor_cast<caf::actor>(self);
+  self->state.args.tokens->get([me, id](expected<secret> token) {
+    caf::anon_send(me, writer_token{id, std::make_shared<expected<secret>>(
+                                          std::move(token))});
+  });
+}
+
+void schedule_flush(self_ptr self, duration delay) {
+  if (!self->state.flush_scheduled) {
+    self->state.flush_scheduled = true;
+    self->delayed_send(self, delay, flush_atom::value);
+  }
+}
+
+void flush(self_ptr self) {
+  auto& st = self->state;
+  if (st.pending.empty()) {
+    return;
+  }
+  auto now = actors::now_of(self);
+  auto wanted = std::min(st.pending.size(), max_batch_requests);
+  auto taken = st.args.budget->take(wanted, now);
+  if (taken == 0) {
+    schedule_flush(
+      self, actors::delay_until(st.args.budget->next_available(now), now));
+    return;
+  }
+  auto id = st.next_batch++;
+  auto first = st.pending.begin();
+  auto last = first + static_cast<std::ptrdiff_t>(taken);
+  st.in_flight[id].assign(std::make_move_iterator(first),
+                          std::make_move_iterator(last));
+  st.pending.erase(first, last);
+  request_token(self, id);
+  if (st.pending.size() >= max_batch_requests) {
+    self->send(self, flush_atom::value);
+  } else if (!st.pending.empty()) {
+    schedule_flush(self, st.args.gather_window);
+  }
+}
+
+void send_batch(self_ptr self, uint64_t id, const secret& token) {
+  auto& st = self->state;
+  auto i = st.in_flight.find(id);
+  if (i == st.in_flight.end()) {
+    return;
+  }
+  std::vector<presence_write> writes;
+  writes.reserve(i->second.size());
+  for (const auto& p : i->second) {
+    writes.push_back(p.write);
+  }
+  auto request = build_write_batch(st.args.where, writes, st.args.session);
+  if (!request) {
+    fail_batch(self, id, request.err());
+    return;
+  }
+  request->headers.set("Authorization", "Bearer " + token.reveal());
+  ++st.counters.batches_sent;
+  auto me = caf::actor_cast<caf::actor>(self);
+  st.args.http->async_send(
+    std::move(*request), st.args.options,
+    [me, id](expected<http::http_response> answer) {
+      caf::anon_send(
+        me, writer_answer{id, std::make_shared<expected<http::http_response>>(
+                                std::move(answer))});
+    });
+}
+
+void on_answer(self_ptr self, uint64_t id,
+               expected<http::http_response>& answer) {
+  auto& st = self->state;
+  auto i = st.in_flight.find(id);
+  if (i == st.in_flight.end()) {
+    return;
+  }
+  if (!answer) {
+    fail_batch(self, id, answer.err());
+    return;
+  }
+  const auto& response = *answer;
+  if (response.status == 401) {
+    ++st.counters.token_refreshes;
+    st.args.tokens->invalidate();
+    if (!st.resent[id]) {
+      st.resent[id] = true;
+      request_token(self, id);
+      return;
+    }
+  }
+  if (response.status != 200) {
+    fail_batch(self, id, from_graph_response(response, "presence $batch"));
+    return;
+  }
+  std::vector<presence_write> writes;
+  for (const auto& p : i->second) {
+    writes.push_back(p.write);
+  }
+  auto outcomes = parse_write_batch_response(response.body, writes);
+  if (!outcomes) {
+    fail_batch(self, id, outcomes.err());
+    return;
+  }
+  for (size_t k = 0; k < i->second.size(); ++k) {
+    auto& o = (*outcomes)[k];
+    hold_budget(self, o.http_status, o.retry_after);
+    reply(self, i->second[k], std::move(o));
+  }
+  st.in_flight.erase(i);
+  st.resent.erase(id);
+}
+
+} // namespace
+
+caf::behavior presence_writer(self_ptr self, presence_writer_args args) {
+  self->state.args = std::move(args);
+  return {
+    [self](actors::write_dispatch& d) {
+      auto& st = self->state;
+      pending_write p;
+      p.ticket = d.ticket;
+      p.reply_to = caf::actor_cast<caf::actor>(self->current_sender());
+      auto id = st.args.graph_ids.find(d.request.person);
+      if (d.request.to != side::teams || d.request.kind == write_kind::cancel ||
+          id == st.args.graph_ids.end()) {
+        write_outcome o;
+        o.result = write_outcome::kind::failed;
+        o.http_status = 0;
+        o.reason = id == st.args.graph_ids.end()
+                     ? "no Graph user id for person " + d.request.person
+                     : "not a Teams presence write";
+        reply(self, p, std::move(o));
+        return;
+      }
+      p.write = presence_write{id->second, d.request.teams};
+      p.request = std::move(d.request);
+      st.pending.push_back(std::move(p));
+      if (st.pending.size() >= max_batch_requests) {
+        flush(self);
+      } else {
+        schedule_flush(self, st.args.gather_window);
+      }
+    },
+    [self](flush_atom) {
+      self->state.flush_scheduled = false;
+      flush(self);
+    },
+    [self](writer_token& t) {
+      if (!*t.token) {
+        fail_batch(self, t.batch, t.token->err());
+        return;
+      }
+      send_batch(self, t.batch, t.token->value());
+    },
+    [self](writer_answer& a) { on_answer(self, a.batch, *a.answer); },
+    [self](caf::get_atom, actors::counters_atom) {
+      return self->state.counters;
+    },
+  };
+}
+
+caf::actor spawn_presence_writer(caf::actor_system& sys,
+                                 presence_writer_args args) {
+  return sys.spawn(presence_writer, std::move(args));
+}
+
+} // namespace presync::graph
