@@ -11,7 +11,7 @@
 namespace presync {
 
 class secret {
-public:
+ public:
   /// The text every formatter prints instead of the value.
   static constexpr std::string_view mask = "***";
 
@@ -31,11 +31,13 @@ public:
     return out << mask;
   }
 
-private:
+ private:
   std::string value_;
 };
 
 /// Returns the mask.
-inline std::string to_string(const secret&) { return std::string{secret::mask}; }
+inline std::string to_string(const secret&) {
+  return std::string{secret::mask};
+}
 
 } // namespace presync
