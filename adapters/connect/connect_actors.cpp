@@ -110,6 +110,11 @@ class connect_writer : public caf::event_based_actor {
     if (!reply) {
       return outcome_of(reply.err());
     }
+    // TODO: a status set while the agent is on a contact only becomes its
+    // next status, but PutUserStatus answers 200 either way, so this never
+    // reports write_outcome::kind::deferred; telling them apart needs the
+    // agent's contacts (GetCurrentUserData, or the person's effective
+    // state carried in the write request).
     if (reply->status >= 200 && reply->status < 300) {
       return write_outcome::ok();
     }

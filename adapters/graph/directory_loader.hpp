@@ -24,6 +24,8 @@ struct directory_round {
 
 /// A plain class: call load() from any thread but the HTTP client's own.
 /// Teams numbers from /admin/teams are not read (see the TODO in load).
+/// TODO: nothing runs load() every directory_interval yet; the tenant
+/// runtime of `presync run` should own that timer.
 class directory_loader {
  public:
   directory_loader(std::shared_ptr<http::client> http,

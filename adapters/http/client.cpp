@@ -179,6 +179,9 @@ struct waiter {
   bool woken = false;
 };
 
+// TODO: idle pooled connections have no idle timeout, so one the peer has
+// dropped is only noticed on reuse (the one retry for idempotent requests
+// covers it); close idle connections after a configurable time instead.
 struct host_pool {
   std::vector<connection_ptr> idle;
   size_t open = 0;
