@@ -6,6 +6,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -26,6 +27,11 @@ std::string format_duration(duration d);
 
 /// Parses "250ms", "15s", "4m", "1h" (also "0"); nullopt on anything else.
 std::optional<duration> parse_duration(std::string_view text);
+
+/// Parses an ISO-8601 UTC timestamp ("2025-03-04T15:02:06.884Z", any
+/// fraction length, `Z` or a ±hh:mm offset) into milliseconds since the
+/// Unix epoch; nullopt when it is not one.
+std::optional<int64_t> parse_iso8601_ms(std::string_view text);
 
 /// Formats an instant of the simulated clock as its offset from zero.
 inline std::string format_offset(mono_time t) {

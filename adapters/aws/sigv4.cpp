@@ -1,5 +1,7 @@
 #include "adapters/aws/sigv4.hpp"
 
+#include "protocol/time.hpp"
+
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 
@@ -173,55 +175,13 @@ std::string format_amz_date(std::chrono::sys_seconds t) {
 }
 
 std::optional<std::chrono::sys_seconds> parse_iso8601(std::string_view text) {
+  // SigV4 works in whole seconds: the fraction, if any, is dropped.
+  auto ms = presync::parse_iso8601_ms(text);
+  if (!ms) {
+    return std::nullopt;
+  }
   using namespace std::chrono;
-  auto digits = [&](size_t pos, size_t n) -> int {
-    if (pos + n > text.size()) {
-      return -1;
-    }
-    int v = 0;
-    for (size_t i = pos; i < pos + n; ++i) {
-      if (text[i] < '0' || text[i] > '9') {
-        return -1;
-      }
-      v = v * 10 + (text[i] - '0');
-    }
-    return v;
-  };
-  if (text.size() < 20 || text[4] != '-' || text[7] != '-' ||
-      (text[10] != 'T' && text[10] != 't') || text[13] != ':' ||
-      text[16] != ':') {
-    return std::nullopt;
-  }
-  int y = digits(0, 4);
-  int mo = digits(5, 2);
-  int d = digits(8, 2);
-  int h = digits(11, 2);
-  int mi = digits(14, 2);
-  int s = digits(17, 2);
-  if (y < 0 || mo < 0 || d < 0 || h < 0 || h > 23 || mi < 0 || mi > 59 ||
-      s < 0 || s > 60) {
-    return std::nullopt;
-  }
-  size_t pos = 19;
-  if (pos < text.size() && text[pos] == '.') {
-    ++pos;
-    size_t frac = pos;
-    while (pos < text.size() && text[pos] >= '0' && text[pos] <= '9') {
-      ++pos;
-    }
-    if (pos == frac) {
-      return std::nullopt;
-    }
-  }
-  if (pos + 1 != text.size() || (text[pos] != 'Z' && text[pos] != 'z')) {
-    return std::nullopt;
-  }
-  year_month_day ymd{year{y}, month{static_cast<unsigned>(mo)},
-                     day{static_cast<unsigned>(d)}};
-  if (!ymd.ok()) {
-    return std::nullopt;
-  }
-  return sys_days{ymd} + hours{h} + minutes{mi} + seconds{s};
+  return floor<seconds>(sys_time<milliseconds>{milliseconds{*ms}});
 }
 
 std::string uri_encode(std::string_view text, bool keep_slash) {

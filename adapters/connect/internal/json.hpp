@@ -2,6 +2,8 @@
 // name the field ("Contacts[1].State: missing"). Private to adapters/connect.
 #pragma once
 
+#include "protocol/time.hpp"
+
 #include "protocol/error.hpp"
 
 #include <simdjson.h>
@@ -65,8 +67,7 @@ read_epoch_ms(json_value& v, std::string_view where, int64_t& out);
 /// Returns true if the value is JSON null (and consumes it).
 bool is_null(json_value& v);
 
-/// Parses ISO-8601 UTC ("2025-03-04T15:02:06.884Z"; any fraction length,
-/// 'Z' or a +hh:mm/-hh:mm offset) into milliseconds since the Unix epoch.
-std::optional<int64_t> parse_iso8601_ms(std::string_view text);
+/// ISO-8601 timestamps are read by the shared parser of protocol/time.
+using presync::parse_iso8601_ms;
 
 } // namespace presync::connect::internal
