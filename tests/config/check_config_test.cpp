@@ -61,6 +61,37 @@ TEST(CheckConfig, ExampleFailsWithoutThem) {
     << r.out;
 }
 
+// Every file in config/examples/ is a config an admin may copy: each must
+// pass with the variables the examples name (the AWS ones for every
+// credential source). New examples are picked up without a code change.
+TEST(CheckConfig, EveryExamplePassesWithItsVariablesSet) {
+  const fs::path examples_dir = fs::path{example_file}.parent_path();
+  auto env = fake_env({
+    {"AWS_ROLE_ARN", "arn:aws:iam::111122223333:role/presync"},
+    {"AWS_WEB_IDENTITY_TOKEN_FILE", "/var/run/presync/token"},
+    {"AWS_CONTAINER_CREDENTIALS_RELATIVE_URI", "/v2/credentials/presync"},
+  });
+
+  std::vector<fs::path> files;
+  for (const auto& f : fs::directory_iterator(examples_dir)) {
+    if (f.path().extension() == ".yaml") {
+      files.push_back(f.path());
+    }
+  }
+  std::sort(files.begin(), files.end());
+  ASSERT_GE(files.size(), 2u);
+
+  for (const auto& file : files) {
+    SCOPED_TRACE(file.filename().string());
+    auto r = run({file.string()}, env);
+
+    EXPECT_EQ(r.code, 0) << r.out;
+    EXPECT_EQ(r.out.rfind(file.string() + ": OK (", 0), 0u) << r.out;
+    EXPECT_EQ(r.out.find("warning"), std::string::npos) << r.out;
+    EXPECT_EQ(r.err, "");
+  }
+}
+
 TEST(CheckConfig, HelpPrintsUsageAndSucceeds) {
   auto r = run({"--help"}, fake_env());
 
