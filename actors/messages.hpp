@@ -15,6 +15,7 @@
 #include <caf/all.hpp>
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -57,6 +58,14 @@ using records_atom = caf::atom_constant<caf::atom("records")>;
 /// Stops a supervisor with every actor it spawned: (stop_atom).
 using stop_atom = caf::atom_constant<caf::atom("stop")>;
 
+/// Asks a write queue how many writes it holds: (get_atom, depth_atom)
+/// -> uint64_t (waiting plus in flight).
+using depth_atom = caf::atom_constant<caf::atom("depth")>;
+
+/// Asks a supervisor for its write queues: (get_atom, queues_atom)
+/// -> std::vector<caf::actor> (Teams first, then Connect).
+using queues_atom = caf::atom_constant<caf::atom("queues")>;
+
 // -- inputs of a person -----------------------------------------------------
 
 /// A new effective Connect state of one person.
@@ -90,6 +99,16 @@ using person_input =
 
 /// Returns the person an input is for.
 const std::string& person_of(const person_input& in);
+
+/// Watches every input a supervisor accepts for a person (metrics, logs).
+/// Called on the supervisor's thread; must not block.
+using delivered_hook = std::function<void(const person_input&)>;
+
+/// Watches what a person's machine decided after each input or timer:
+/// (person, effects). Called on the person actor's thread, so it must be
+/// thread-safe and must not block.
+using effects_hook =
+  std::function<void(const std::string&, const person_effects&)>;
 
 /// An input numbered by the supervisor, so that a restarted person actor
 /// can be given exactly the inputs its predecessor had not processed.

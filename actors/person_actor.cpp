@@ -14,6 +14,10 @@ namespace {
 /// Carries out what the machine asked for after one input.
 void apply(person_actor_type* self, const person_actor_args& args,
            person_effects& fx, mono_time now) {
+  if (args.after_effects) {
+    args.after_effects(self->state.machine->id(), fx);
+  }
+
   for (const auto& t : fx.timers) {
     auto wait = delay_until(t.due, now);
     if (wait == duration{0}) {

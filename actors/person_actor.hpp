@@ -34,7 +34,8 @@ struct person_actor_args {
   caf::actor supervisor; ///< receives a person_snapshot after each message
   caf::actor teams_queue;
   caf::actor connect_queue;
-  input_hook before_input; ///< may be empty
+  input_hook before_input;    ///< may be empty
+  effects_hook after_effects; ///< may be empty
 };
 
 struct person_actor_state {

@@ -30,10 +30,11 @@ void drop(self_ptr self, const std::string& reason) {
 void spawn_child(self_ptr self, const std::string& id) {
   auto& st = self->state;
   auto& slot = st.people.at(id);
-  person_actor_args args{
-    slot.init,      st.cfg.mode,      st.cfg.sync,
-    slot.snapshot,  slot.acked,       caf::actor_cast<caf::actor>(self),
-    st.teams_queue, st.connect_queue, st.cfg.before_input};
+  person_actor_args args{slot.init,           st.cfg.mode,
+                         st.cfg.sync,         slot.snapshot,
+                         slot.acked,          caf::actor_cast<caf::actor>(self),
+                         st.teams_queue,      st.connect_queue,
+                         st.cfg.before_input, st.cfg.on_effects};
   slot.child = self->spawn<caf::monitored>(person_actor, std::move(args));
   st.by_child[slot.child.id()] = id;
   for (const auto& x : slot.unacked) {
@@ -56,6 +57,9 @@ void deliver(self_ptr self, person_input in) {
     return;
   }
 
+  if (st.cfg.on_delivered) {
+    st.cfg.on_delivered(in);
+  }
   sequenced_input x{++slot.next_seq, std::move(in)};
   if (slot.child) {
     self->send(slot.child, x);
@@ -277,6 +281,10 @@ caf::behavior tenant_supervisor(tenant_supervisor_type* self,
       auto found = self->state.people.find(id);
       return found == self->state.people.end() ? caf::actor{}
                                                : found->second.child;
+    },
+    [self](caf::get_atom, queues_atom) {
+      return std::vector<caf::actor>{self->state.teams_queue,
+                                     self->state.connect_queue};
     },
     [self](stop_atom) { stop(self); },
   };

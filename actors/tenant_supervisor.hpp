@@ -68,8 +68,10 @@ struct tenant_config {
   write_queue_settings teams_limits;
   write_queue_settings connect_limits;
   supervision_settings supervision;
-  input_hook before_input; ///< test only: may throw to crash a person actor
-  log_sink log;            ///< empty: json_log_sink()
+  input_hook before_input;     ///< test only: may throw to crash a person actor
+  log_sink log;                ///< empty: json_log_sink()
+  delivered_hook on_delivered; ///< sees each accepted input; may be empty
+  effects_hook on_effects;     ///< sees each person's effects; may be empty
 };
 
 /// What the supervisor keeps about one person.
@@ -104,7 +106,8 @@ using tenant_supervisor_type = caf::stateful_actor<tenant_supervisor_state>;
 /// children), (get_atom, view_atom, person) -> person_view,
 /// (get_atom, journal_atom, person) -> journal_entries,
 /// (get_atom, counters_atom) -> supervisor_counters,
-/// (get_atom, child_atom, person) -> caf::actor (test only) and
+/// (get_atom, child_atom, person) -> caf::actor (test only),
+/// (get_atom, queues_atom) -> std::vector<caf::actor> and
 /// (stop_atom), which ends every actor of the tenant and the supervisor.
 caf::behavior tenant_supervisor(tenant_supervisor_type* self,
                                 tenant_config cfg);

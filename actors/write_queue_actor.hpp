@@ -29,9 +29,11 @@ struct write_queue_state {
 
 using write_queue_actor_type = caf::stateful_actor<write_queue_state>;
 
-/// Runs one write queue. Handles write_request (from person actors) and
-/// write_attempted (from the writer). It schedules a wake-up only while
-/// something waits, so it never keeps the actor system alive on its own.
+/// Runs one write queue. Handles write_request (from person actors),
+/// write_attempted (from the writer) and (get_atom, depth_atom) ->
+/// uint64_t, the writes it holds (waiting plus in flight). It schedules a
+/// wake-up only while something waits, so it never keeps the actor system alive
+/// on its own.
 caf::behavior write_queue_actor(write_queue_actor_type* self,
                                 write_queue_args args);
 
