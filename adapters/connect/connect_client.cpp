@@ -1,6 +1,7 @@
 #include "adapters/connect/connect_client.hpp"
 
 #include <algorithm>
+#include <thread>
 #include <utility>
 
 namespace presync::connect {
@@ -54,17 +55,36 @@ error error_of(std::string_view operation, const connect_reply& reply) {
 
 namespace {
 
-/// Sends `request` and returns the body of a 2xx answer.
+/// Sends `request` and returns the body of a 2xx answer. The bulk reads
+/// run on a thread of their own, so they wait for the tenant's limiter
+/// rather than fail, and give Connect's own throttling a few tries.
 expected<std::string> body_of(connect_client& client, std::string_view op,
                               const api_request& request) {
-  auto reply = client.call(request);
-  if (!reply) {
-    return reply.err();
+  constexpr int max_remote_throttles = 5;
+  int remote_throttles = 0;
+  for (;;) {
+    auto reply = client.call(request);
+    if (!reply && reply.err().code == sync_error::throttled &&
+        reply.err().http_status == 0) {
+      std::this_thread::sleep_for(reply.err().retry_after);
+      continue;
+    }
+    if (!reply) {
+      return reply.err();
+    }
+    if (reply->status >= 200 && reply->status < 300) {
+      return std::move(reply->body);
+    }
+    auto e = error_of(op, *reply);
+    if (e.code != sync_error::throttled ||
+        ++remote_throttles > max_remote_throttles) {
+      return e;
+    }
+    auto wait = e.retry_after > duration{0}
+                  ? e.retry_after
+                  : std::chrono::milliseconds{500 << remote_throttles};
+    std::this_thread::sleep_for(wait);
   }
-  if (reply->status < 200 || reply->status >= 300) {
-    return error_of(op, *reply);
-  }
-  return std::move(reply->body);
 }
 
 } // namespace
@@ -94,7 +114,7 @@ list_all_agent_statuses(connect_client& client) {
                     "ListAgentStatuses: more than 1000 pages");
 }
 
-expected<std::vector<user_details>> read_directory(connect_client& client) {
+expected<std::vector<user_summary>> list_all_users(connect_client& client) {
   std::vector<user_summary> summaries;
   std::string token;
   for (int page = 0;; ++page) {
@@ -118,10 +138,17 @@ expected<std::vector<user_details>> read_directory(connect_client& client) {
     }
     token = *parsed->next_token;
   }
+  return summaries;
+}
 
+expected<std::vector<user_details>> read_directory(connect_client& client) {
+  auto summaries = list_all_users(client);
+  if (!summaries) {
+    return summaries.err();
+  }
   std::vector<user_details> out;
-  out.reserve(summaries.size());
-  for (const auto& s : summaries) {
+  out.reserve(summaries->size());
+  for (const auto& s : *summaries) {
     auto body = body_of(client, "DescribeUser",
                         build_describe_user(client.instance_id(), s.id));
     if (!body) {

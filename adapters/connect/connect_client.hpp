@@ -72,6 +72,14 @@ error error_of(std::string_view operation, const connect_reply& reply);
 [[nodiscard]] expected<std::vector<agent_status_summary>>
 list_all_agent_statuses(connect_client& client);
 
+// The bulk reads below block: they wait for the tenant's rate limiter and
+// retry Connect's own throttling a few times (Retry-After, else 1, 2, 4 s
+// ...). Call them from a thread that may wait, never from an actor.
+
+/// Reads every user's summary (ListUsers pages only: id, ARN, username).
+[[nodiscard]] expected<std::vector<user_summary>>
+list_all_users(connect_client& client);
+
 /// Reads every user (ListUsers pages, then DescribeUser for each).
 [[nodiscard]] expected<std::vector<user_details>>
 read_directory(connect_client& client);

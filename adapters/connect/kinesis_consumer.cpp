@@ -141,6 +141,9 @@ bool kinesis_consumer::acquire_iterator(reader& r, mono_time now) {
     }
     params.type =
       child_of_finished ? kinesis::iterator_type::trim_horizon : config_.start;
+    if (params.type == kinesis::iterator_type::at_timestamp) {
+      params.timestamp_ms = config_.start_timestamp_ms;
+    }
   }
 
   auto req = kinesis::build_get_shard_iterator(params);

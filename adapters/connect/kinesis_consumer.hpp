@@ -45,6 +45,10 @@ struct consumer_config {
   /// Children of a shard this consumer finished always start at
   /// TRIM_HORIZON, so nothing between parent and child is skipped.
   kinesis::iterator_type start = kinesis::iterator_type::latest;
+  /// With start AT_TIMESTAMP: the instant (Unix ms) reading begins at.
+  /// (kinesalite 3.3.3 never answers AT_TIMESTAMP when no record is that
+  /// recent, so `presync run` starts from LATEST instead.)
+  std::optional<int64_t> start_timestamp_ms;
   /// GetRecords calls per second per shard (Kinesis allows 5).
   int calls_per_second = 5;
   /// Records per GetRecords call.
