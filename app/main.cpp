@@ -1,5 +1,6 @@
 // presync: the command line. Each subcommand lives in its own unit; this
 // file only dispatches.
+#include "app/run_cmd.hpp"
 #include "app/scenarios_cmd.hpp"
 #include "config/check_config.hpp"
 
@@ -12,6 +13,7 @@ namespace {
 constexpr const char* usage = R"(usage: presync COMMAND [ARGS]
 
 commands:
+  run --config FILE    run the sync service
   scenarios DIR...     replay every *.yaml story in DIR on a simulated clock
   check-config FILE    validate a config file and list every problem
   help                 show this text
@@ -30,6 +32,9 @@ int main(int argc, char** argv) {
   if (cmd == "help" || cmd == "--help" || cmd == "-h") {
     std::fputs(usage, stdout);
     return 0;
+  }
+  if (cmd == "run") {
+    return presync::app::run_main(argc - 2, argv + 2);
   }
   if (cmd == "scenarios") {
     return presync::app::scenarios_main(argc - 2, argv + 2);

@@ -26,10 +26,11 @@ constexpr std::array<std::string_view, 3> actor_keys = {
   "scheduler_policy",
   "throughput",
 };
-constexpr std::array<std::string_view, 3> server_keys = {
+constexpr std::array<std::string_view, 4> server_keys = {
   "listen",
   "api_tokens_env",
   "cors_origins",
+  "shutdown_grace",
 };
 constexpr std::array<std::string_view, 1> metrics_keys = {"listen"};
 constexpr std::array<std::string_view, 1> log_keys = {"level"};
@@ -255,6 +256,8 @@ class loader {
       } else if (e.key == "api_tokens_env") {
         api_tokens_at_ = e.at;
         internal::assign(out.api_tokens_env, read_env_name(e));
+      } else if (e.key == "shutdown_grace") {
+        internal::assign(out.shutdown_grace, read_positive_duration(e));
       } else {
         internal::assign(out.cors_origins, read_origins(e));
       }

@@ -49,6 +49,8 @@ struct server_config {
   /// Names the variable holding comma-separated bearer tokens.
   std::string api_tokens_env = "PRESYNC_API_TOKENS";
   std::vector<std::string> cors_origins;
+  /// How long SIGTERM waits for queued writes before presync exits.
+  duration shutdown_grace = std::chrono::seconds{20};
 };
 
 /// The Prometheus endpoint.

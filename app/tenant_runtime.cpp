@@ -1,0 +1,855 @@
+#include "app/tenant_runtime.hpp"
+
+#include "actors/tenant_supervisor.hpp"
+#include "adapters/aws/credentials.hpp"
+#include "adapters/aws/signed_call.hpp"
+#include "adapters/connect/checkpoint_store.hpp"
+#include "adapters/connect/connect_actors.hpp"
+#include "adapters/connect/connect_client.hpp"
+#include "adapters/graph/budget.hpp"
+#include "adapters/graph/directory_loader.hpp"
+#include "adapters/graph/presence_poller.hpp"
+#include "adapters/graph/presence_reader.hpp"
+#include "adapters/graph/presence_writer.hpp"
+#include "adapters/graph/token_provider.hpp"
+#include "adapters/http/client.hpp"
+#include "adapters/log/log.hpp"
+#include "adapters/metrics/metrics.hpp"
+#include "protocol/identity.hpp"
+
+#include <algorithm>
+#include <array>
+#include <fstream>
+#include <set>
+#include <sstream>
+#include <utility>
+
+namespace presync::app {
+
+namespace {
+
+using namespace std::chrono_literals;
+using steady = std::chrono::steady_clock;
+
+const log::logger& logger() {
+  static const log::logger l{"tenant"};
+  return l;
+}
+
+/// Counters the actor hooks bump from many threads.
+struct live_totals {
+  std::atomic<uint64_t> connect_events{0};
+  std::atomic<uint64_t> teams_changes{0};
+  std::atomic<uint64_t> teams_writes{0};
+  std::atomic<uint64_t> connect_writes{0};
+  std::atomic<uint64_t> refreshes{0};
+  std::atomic<uint64_t> throttled{0};
+  std::atomic<uint64_t> failed{0};
+  std::array<std::atomic<uint64_t>, decision_count> decisions{};
+};
+
+/// Sends a credentials request (STS, container endpoint) with the shared
+/// HTTP client, so those sources use the same TLS settings.
+aws::http_call credentials_transport(std::shared_ptr<http::client> client) {
+  return
+    [client](const aws::simple_request& in) -> expected<aws::simple_response> {
+      http::http_request req;
+      req.method = in.method;
+      req.url = in.url;
+      for (const auto& h : in.headers) {
+        req.headers.add(h.name, h.value);
+      }
+      req.body = in.body;
+      auto answer = client->send(std::move(req));
+      if (!answer) {
+        return answer.err();
+      }
+      aws::simple_response out;
+      out.status = answer->status;
+      out.headers = aws::to_aws_headers(answer->headers);
+      out.body = std::move(answer->body);
+      return out;
+    };
+}
+
+/// Reads the identity mapping file: one `teams,connect` pair a line, `#`
+/// comments and blank lines skipped.
+expected<std::vector<identity_pair>>
+read_mapping_file(const std::string& file) {
+  std::ifstream in{file};
+  if (!in) {
+    return make_error(sync_error::config_invalid,
+                      "identity.mapping_file: cannot read " + file);
+  }
+  std::vector<identity_pair> out;
+  std::string line;
+  for (size_t n = 1; std::getline(in, line); ++n) {
+    auto text = normalise_identity(line);
+    if (text.empty() || text.front() == '#') {
+      continue;
+    }
+    auto comma = line.find(',');
+    if (comma == std::string::npos) {
+      return make_error(sync_error::config_invalid,
+                        file + ":" + std::to_string(n) +
+                          ": expected 'teams user,connect user'");
+    }
+    out.push_back(identity_pair{normalise_identity(line.substr(0, comma)),
+                                normalise_identity(line.substr(comma + 1)), n});
+  }
+  return out;
+}
+
+identity_key to_identity_key(config::identity_config::key k) {
+  switch (k) {
+  case config::identity_config::key::upn:
+    return identity_key::upn;
+  case config::identity_config::key::mail:
+    return identity_key::mail;
+  case config::identity_config::key::username:
+    return identity_key::username;
+  }
+  return identity_key::upn;
+}
+
+/// Tags the relay's one control message: (relay_atom, supervisor).
+using relay_atom = caf::atom_constant<caf::atom("relay")>;
+
+struct relay_state {
+  caf::actor target;
+  std::vector<actors::connect_change> held;
+  static inline const char* name = "presync.event_relay";
+};
+
+/// Stands between the Kinesis consumer and the supervisor while the
+/// tenant starts: the consumer reads from LATEST before the agents'
+/// current state is read, so no event falls between the two, and the
+/// relay keeps those events until the supervisor exists.
+caf::behavior event_relay(caf::stateful_actor<relay_state>* self) {
+  return {
+    [self](actors::connect_change& c) {
+      if (self->state.target) {
+        self->send(self->state.target, std::move(c));
+      } else {
+        self->state.held.push_back(std::move(c));
+      }
+    },
+    [self](relay_atom, caf::actor target) {
+      for (auto& c : self->state.held) {
+        self->send(target, std::move(c));
+      }
+      self->state.held.clear();
+      self->state.target = std::move(target);
+    },
+  };
+}
+
+} // namespace
+
+/// Everything a running tenant owns. Declared here so the header stays
+/// free of adapter types; destroyed in reverse order of declaration, so
+/// the clients outlive the actors that use them.
+struct tenant_runtime::parts {
+  std::shared_ptr<http::client> http;
+  graph::endpoints where;
+  std::shared_ptr<graph::token_provider> tokens;
+  std::shared_ptr<graph::presence_budget> budget;
+  std::unique_ptr<graph::directory_loader> directory;
+
+  std::unique_ptr<aws::credentials_chain> chain;
+  std::unique_ptr<aws::signed_caller> connect_caller;
+  std::unique_ptr<aws::signed_caller> kinesis_caller;
+  std::unique_ptr<connect::connect_client> connect;
+  std::unique_ptr<connect::memory_checkpoint_store> checkpoints;
+
+  live_totals live;
+  std::vector<teams_account> teams;
+  std::vector<connect_account> agents;
+  identity_result people;
+
+  caf::actor supervisor;
+  caf::actor teams_writer;
+  caf::actor connect_writer;
+  caf::actor poller;
+  caf::actor consumer;
+  caf::actor relay;
+};
+
+tenant_runtime::tenant_runtime(caf::actor_system& sys,
+                               config::tenant_config cfg,
+                               std::shared_ptr<metrics::sync_metrics> metrics,
+                               config::env_lookup env)
+  : sys_(sys), cfg_(std::move(cfg)), metrics_(std::move(metrics)),
+    env_(std::move(env)), parts_(std::make_unique<parts>()) {
+  // nop
+}
+
+tenant_runtime::~tenant_runtime() {
+  shut_down(steady::now());
+}
+
+void tenant_runtime::start() {
+  thread_ = std::thread{[this] {
+    run();
+  }};
+}
+
+bool tenant_runtime::wait_for(steady::duration d) {
+  std::unique_lock<std::mutex> lock{mutex_};
+  wake_.wait_for(lock, d, [this] { return stopping_; });
+  return !stopping_;
+}
+
+void tenant_runtime::set_readiness(std::string why) {
+  std::lock_guard<std::mutex> guard{mutex_};
+  readiness_ = std::move(why);
+}
+
+bool tenant_runtime::ready() const {
+  std::lock_guard<std::mutex> guard{mutex_};
+  return ready_;
+}
+
+std::string tenant_runtime::readiness() const {
+  std::lock_guard<std::mutex> guard{mutex_};
+  return ready_ ? "ready" : readiness_;
+}
+
+void tenant_runtime::run() {
+  logger().info("tenant_starting", {log::kv("tenant", cfg_.id)});
+  if (!start_sequence()) {
+    return; // stopped while starting
+  }
+  phase_ = tenant_phase::running;
+  periodic();
+}
+
+// -- start sequence ----------------------------------------------------------
+
+bool tenant_runtime::start_sequence() {
+  auto& p = *parts_;
+  const auto& g = cfg_.graph;
+  const auto& c = cfg_.connect;
+
+  // Retries `step` until it succeeds, backing off 1 s doubling to 60 s.
+  auto retry = [this](const char* what, auto step) {
+    auto wait = steady::duration{1s};
+    for (int attempt = 1;; ++attempt) {
+      auto failure = step();
+      if (!failure) {
+        return true;
+      }
+      set_readiness(std::string{what} + ": " + failure->describe());
+      logger().warning("start_step_failed",
+                       {log::kv("tenant", cfg_.id), log::kv("step", what),
+                        log::kv("attempt", attempt),
+                        log::kv("error", failure->describe())});
+      if (!wait_for(wait)) {
+        return false;
+      }
+      wait = std::min<steady::duration>(wait * 2, 60s);
+    }
+  };
+
+  // The HTTP client trusts the system store plus the tenant's CA file.
+  http::client_config hc;
+  hc.extra_ca_file = g.ca_file;
+  hc.log = [](http::log_level l, std::string_view event,
+              std::string_view detail) {
+    static const log::logger http_log{"http"};
+    auto level = l == http::log_level::error     ? log::level::error
+                 : l == http::log_level::warning ? log::level::warning
+                 : l == http::log_level::info    ? log::level::info
+                                                 : log::level::debug;
+    http_log.write(level, event, {log::kv("detail", detail)});
+  };
+  auto made = http::client::make(hc);
+  if (!made) {
+    set_readiness("http client: " + made.err().describe());
+    logger().error(
+      "http_client_failed",
+      {log::kv("tenant", cfg_.id), log::kv("error", made.err().describe())});
+    return false;
+  }
+  p.http = std::shared_ptr<http::client>{std::move(*made)};
+
+  // Graph: token, budget, directory.
+  p.where.login = g.login_endpoint;
+  p.where.graph = g.graph_endpoint;
+  p.where.scope_resource = "https://graph.microsoft.com";
+  auto secret_text = env_(g.client_secret_env);
+  graph::client_credentials creds{g.tenant_id, g.client_id,
+                                  secret{secret_text.value_or("")}};
+  p.tokens = graph::token_provider::make(p.http, std::move(creds), p.where);
+  p.budget = std::make_shared<graph::presence_budget>(
+    g.presence_requests_per_window, g.presence_window);
+  p.directory =
+    std::make_unique<graph::directory_loader>(p.http, p.tokens, p.where);
+
+  std::vector<graph::directory_entry> licensed;
+  bool ok = retry("directory", [&]() -> std::optional<error> {
+    auto round = p.directory->load();
+    if (!round) {
+      return round.err();
+    }
+    licensed = std::move(round->licensed);
+    return std::nullopt;
+  });
+  if (!ok) {
+    return false;
+  }
+  for (const auto& e : licensed) {
+    p.teams.push_back(
+      teams_account{e.id, e.user_principal_name, e.mail, e.display_name});
+  }
+  logger().info("directory_loaded", {log::kv("tenant", cfg_.id),
+                                     log::kv("licensed", p.teams.size())});
+
+  // Connect: credentials, signed callers, the shared rate limiter.
+  aws::credentials_options ao;
+  ao.region = c.region;
+  ao.sts_endpoint = c.sts_endpoint;
+  p.chain = std::make_unique<aws::credentials_chain>(
+    [this](std::string_view name) { return env_(name); }, aws::local_files(),
+    credentials_transport(p.http), ao);
+  p.connect_caller = std::make_unique<aws::signed_caller>(
+    *p.http, *p.chain, aws::service_endpoint{c.endpoint, c.region, "connect"});
+  p.kinesis_caller = std::make_unique<aws::signed_caller>(
+    *p.http, *p.chain,
+    aws::service_endpoint{c.kinesis_endpoint, c.region, "kinesis"});
+  p.connect = std::make_unique<connect::connect_client>(
+    *p.connect_caller, c.instance_id,
+    connect::connect_limits{static_cast<double>(c.requests_per_second),
+                            static_cast<double>(c.burst)});
+
+  std::vector<connect::user_summary> users;
+  ok = retry("connect users", [&]() -> std::optional<error> {
+    auto listed = connect::list_all_users(*p.connect);
+    if (!listed) {
+      return listed.err();
+    }
+    users = std::move(*listed);
+    return std::nullopt;
+  });
+  if (!ok) {
+    return false;
+  }
+  for (const auto& u : users) {
+    p.agents.push_back(connect_account{u.id, u.username, "", u.username});
+  }
+
+  // Identity: the mapping file, then the configured keys. ListUsers has no
+  // e-mail; DescribeUser (rate limited) is read only for the agents that
+  // the keys before `mail` left unpaired.
+  std::vector<identity_pair> mapping;
+  if (!cfg_.identity.mapping_file.empty()) {
+    auto read = read_mapping_file(cfg_.identity.mapping_file);
+    if (!read) {
+      set_readiness(read.err().describe());
+      logger().error(
+        "mapping_file_invalid",
+        {log::kv("tenant", cfg_.id), log::kv("error", read.err().describe())});
+      return false;
+    }
+    mapping = std::move(*read);
+  }
+  std::vector<identity_key> order;
+  for (auto k : cfg_.identity.match_order) {
+    order.push_back(to_identity_key(k));
+  }
+  auto mail_at = std::find(order.begin(), order.end(), identity_key::mail);
+  if (mail_at != order.end()) {
+    std::vector<identity_key> before{order.begin(), mail_at};
+    auto first = match_identities(p.teams, p.agents, mapping, before);
+    std::set<size_t> paired;
+    for (const auto& person : first.people) {
+      if (person.connect && person.teams) {
+        paired.insert(*person.connect);
+      }
+    }
+    for (size_t i = 0; i < p.agents.size(); ++i) {
+      if (paired.count(i) != 0) {
+        continue;
+      }
+      auto body = p.connect->call(
+        connect::build_describe_user(c.instance_id, p.agents[i].user_id));
+      // A throttled or failed DescribeUser leaves the agent matchable by
+      // the other keys only; the next restart tries again.
+      // TODO: re-read the unpaired agents every directory_interval so a
+      // later e-mail match pairs them without a restart.
+      if (body && body->status == 200) {
+        if (auto d = connect::parse_describe_user(body->body)) {
+          p.agents[i].email = d->email;
+        }
+      } else if (!body && body.err().code == sync_error::throttled) {
+        std::this_thread::sleep_for(body.err().retry_after);
+        --i;
+      }
+    }
+  }
+  p.people = match_identities(p.teams, p.agents, mapping, order);
+  for (const auto& problem : p.people.problems) {
+    logger().warning("mapping_problem",
+                     {log::kv("tenant", cfg_.id), log::kv("detail", problem)});
+  }
+  for (const auto& conflict : p.people.conflicts) {
+    std::string teams_ids;
+    std::string connect_ids;
+    for (const auto& id : conflict.teams_ids) {
+      teams_ids += (teams_ids.empty() ? "" : ",") + id;
+    }
+    for (const auto& id : conflict.connect_ids) {
+      connect_ids += (connect_ids.empty() ? "" : ",") + id;
+    }
+    logger().warning("identity_conflict",
+                     {log::kv("tenant", cfg_.id), log::kv("key", conflict.key),
+                      log::kv("teams_users", teams_ids),
+                      log::kv("connect_users", connect_ids)});
+  }
+
+  // The event stream is read from LATEST before the agents' current state
+  // is, so no event falls between the two; events read meanwhile wait in
+  // the relay and are applied after the state they may already be part of
+  // (applying one again changes nothing that holds).
+  std::vector<std::string> agent_ids;
+  std::map<std::string, std::string> person_of_id; // UserId -> person
+  for (const auto& person : p.people.people) {
+    if (person.connect) {
+      const auto& uid = p.agents[*person.connect].user_id;
+      agent_ids.push_back(uid);
+      person_of_id[uid] = person.id;
+    }
+  }
+  p.relay = sys_.spawn(event_relay);
+  p.checkpoints = std::make_unique<connect::memory_checkpoint_store>();
+  connect::consumer_setup cs;
+  cs.call = connect::make_kinesis_call(*p.kinesis_caller);
+  cs.config.stream_name = c.stream_name;
+  cs.config.start = connect::kinesis::iterator_type::latest;
+  cs.people = person_of_id;
+  cs.store = p.checkpoints.get();
+  p.consumer = connect::spawn_consumer_actor(sys_, std::move(cs), p.relay);
+  ok = retry("event stream", [&]() -> std::optional<error> {
+    // The first read usually lands within a second; give it ten.
+    caf::scoped_actor self{sys_};
+    for (auto until = steady::now() + 10s; steady::now() < until;) {
+      std::optional<connect::consumer_stats> got;
+      self
+        ->request(p.consumer, 30s, caf::get_atom::value,
+                  connect::kstats_atom::value)
+        .receive([&](const connect::consumer_stats& st) { got = st; },
+                 [](const caf::error&) {});
+      if (got && got->get_records_calls > 0) {
+        return std::nullopt;
+      }
+      std::this_thread::sleep_for(50ms);
+    }
+    return make_error(sync_error::unavailable,
+                      "no shard of stream " + c.stream_name + " read yet");
+  });
+  if (!ok) {
+    return false;
+  }
+  std::map<std::string, std::string> live_state;
+  ok = retry("connect current user data", [&]() -> std::optional<error> {
+    auto data = connect::read_current_user_data(*p.connect, agent_ids);
+    if (!data) {
+      return data.err();
+    }
+    for (const auto& d : *data) {
+      live_state[d.user_id] = d.effective_state;
+    }
+    return std::nullopt;
+  });
+  if (!ok) {
+    return false;
+  }
+
+  // The Teams side's current presence.
+  std::vector<std::string> graph_ids;
+  for (const auto& t : p.teams) {
+    graph_ids.push_back(t.graph_id);
+  }
+  std::map<std::string, presence> observed;
+  ok = retry("teams presence", [&]() -> std::optional<error> {
+    auto read =
+      graph::read_presences(*p.http, *p.tokens, *p.budget, p.where, graph_ids);
+    if (!read) {
+      return read.err();
+    }
+    for (auto& r : *read) {
+      observed[normalise_identity(r.id)] = r.value;
+    }
+    return std::nullopt;
+  });
+  if (!ok) {
+    return false;
+  }
+
+  // Persons and the maps each adapter needs.
+  std::vector<person_init> inits;
+  std::map<std::string, std::string> graph_of; // person -> Graph id
+  std::map<std::string, std::string> agent_of; // person -> UserId
+  std::vector<graph::polled_user> polled;
+  size_t both = 0;
+  for (const auto& person : p.people.people) {
+    person_init init;
+    init.id = person.id;
+    init.has_teams = person.teams.has_value();
+    init.has_connect = person.connect.has_value();
+    if (person.teams) {
+      const auto& gid = p.teams[*person.teams].graph_id;
+      graph_of[person.id] = gid;
+      polled.push_back(graph::polled_user{gid, person.id});
+      if (auto o = observed.find(normalise_identity(gid));
+          o != observed.end()) {
+        init.teams_presence = o->second;
+      }
+    }
+    if (person.connect) {
+      const auto& uid = p.agents[*person.connect].user_id;
+      agent_of[person.id] = uid;
+      auto s = live_state.find(uid);
+      init.connect_state = s == live_state.end()
+                             ? std::string{connect_states::logged_out}
+                             : s->second;
+    }
+    both += person.teams && person.connect ? 1 : 0;
+    inits.push_back(std::move(init));
+  }
+
+  // The actors, writers first: the supervisor hands their handles on.
+  graph::presence_writer_args wa;
+  wa.http = p.http;
+  wa.tokens = p.tokens;
+  wa.budget = p.budget;
+  wa.where = p.where;
+  wa.session =
+    graph::session_settings{g.client_id, cfg_.sync.teams_session_ttl};
+  wa.graph_ids = graph_of;
+  p.teams_writer = graph::spawn_presence_writer(sys_, std::move(wa));
+  p.connect_writer = connect::spawn_connect_writer(sys_, *p.connect, agent_of);
+
+  // The Teams queue leaves the poller its share of the presence budget.
+  const auto polls_per_window =
+    static_cast<double>(g.presence_window / cfg_.sync.teams_poll_interval) *
+    static_cast<double>((polled.size() + graph::max_presence_ids - 1) /
+                        graph::max_presence_ids);
+  write_queue_settings teams_limits;
+  teams_limits.requests_per_window =
+    std::max(1.0, g.presence_requests_per_window - polls_per_window);
+  teams_limits.window = g.presence_window;
+  teams_limits.burst = teams_limits.requests_per_window;
+  write_queue_settings connect_limits;
+  connect_limits.requests_per_window = c.requests_per_second;
+  connect_limits.window = 1s;
+  connect_limits.burst = c.burst;
+
+  auto tenant = cfg_.id;
+  auto metrics = metrics_;
+  auto* live = &p.live;
+  actors::tenant_config tc;
+  tc.tenant = tenant;
+  tc.sync = std::make_shared<const sync_settings>(cfg_.sync);
+  tc.people = std::move(inits);
+  tc.mode = start_mode::fresh; // TODO: resumed once the store lands (#6)
+  tc.teams_writer = p.teams_writer;
+  tc.connect_writer = p.connect_writer;
+  tc.teams_limits = teams_limits;
+  tc.connect_limits = connect_limits;
+  tc.on_delivered = [tenant, metrics, live](const actors::person_input& in) {
+    if (std::holds_alternative<actors::connect_change>(in)) {
+      ++live->connect_events;
+      metrics->count_source_change(tenant, side::connect);
+    } else if (std::holds_alternative<actors::teams_observation>(in)) {
+      ++live->teams_changes;
+      metrics->count_source_change(tenant, side::teams);
+    } else if (auto* r = std::get_if<actors::write_result>(&in)) {
+      const auto result = r->outcome.result;
+      if (r->request.kind == write_kind::refresh) {
+        ++live->refreshes;
+        metrics->count_refresh(tenant, result == write_outcome::kind::ok);
+        return;
+      }
+      metrics->count_write(tenant, r->request.to, result);
+      if (result == write_outcome::kind::throttled) {
+        ++live->throttled;
+      } else if (result == write_outcome::kind::failed) {
+        ++live->failed;
+      } else if (r->request.to == side::teams) {
+        ++live->teams_writes;
+      } else {
+        ++live->connect_writes;
+      }
+    }
+  };
+  tc.on_effects = [tenant, metrics, live](const std::string&,
+                                          const person_effects& fx) {
+    for (const auto& d : fx.decisions) {
+      ++live->decisions[static_cast<size_t>(d.what)];
+      metrics->count_decision(tenant, d.dir, d.what);
+    }
+    for (int i = 0; i < fx.loop_pauses; ++i) {
+      metrics->count_loop_pause(tenant);
+    }
+  };
+  p.supervisor = actors::spawn_tenant_supervisor(sys_, std::move(tc));
+
+  graph::presence_poller_args pa;
+  pa.http = p.http;
+  pa.tokens = p.tokens;
+  pa.budget = p.budget;
+  pa.where = p.where;
+  pa.users = std::move(polled);
+  pa.supervisor = p.supervisor;
+  pa.interval = cfg_.sync.teams_poll_interval;
+  p.poller = graph::spawn_presence_poller(sys_, std::move(pa));
+
+  caf::anon_send(p.relay, relay_atom::value, p.supervisor);
+
+  set_readiness("first poll cycle running");
+  logger().info(
+    "tenant_started",
+    {log::kv("tenant", cfg_.id), log::kv("persons", p.people.people.size()),
+     log::kv("synced", both), log::kv("teams_only", p.teams.size() - both),
+     log::kv("conflicts", p.people.conflicts.size())});
+  return true;
+}
+
+// -- running -----------------------------------------------------------------
+
+tenant_totals tenant_runtime::totals() const {
+  const auto& p = *parts_;
+  const auto& l = p.live;
+  tenant_totals t;
+  t.connect_events = l.connect_events;
+  t.teams_changes = l.teams_changes;
+  t.teams_writes = l.teams_writes;
+  t.connect_writes = l.connect_writes;
+  t.refreshes = l.refreshes;
+  t.throttled = l.throttled;
+  t.failed = l.failed;
+  for (int i = 0; i < decision_count; ++i) {
+    if (auto n = l.decisions[static_cast<size_t>(i)].load(); n > 0) {
+      t.decisions[std::string{to_string(static_cast<decision>(i))}] = n;
+    }
+  }
+  if (phase_ != tenant_phase::starting) {
+    t.graph_requests = p.http ? p.http->stats().requests_sent : 0;
+    t.connect_requests = p.connect ? p.connect->calls_sent() : 0;
+  }
+  std::lock_guard<std::mutex> guard{mutex_};
+  t.kinesis_calls = polled_.kinesis_calls;
+  t.kinesis_records = polled_.kinesis_records;
+  t.kinesis_malformed = polled_.kinesis_malformed;
+  t.kinesis_failures = polled_.kinesis_failures;
+  t.poll_cycles = polled_.poll_cycles;
+  t.poll_failures = polled_.poll_failures;
+  return t;
+}
+
+void tenant_runtime::poll_adapter_counters(caf::scoped_actor& self) {
+  auto& p = *parts_;
+  tenant_totals got;
+  self
+    ->request(p.poller, 5s, caf::get_atom::value, actors::counters_atom::value)
+    .receive(
+      [&](const graph::presence_poller_counters& c) {
+        got.poll_cycles = c.cycles_completed;
+        got.poll_failures = c.batches_failed;
+      },
+      [](const caf::error&) {});
+  self
+    ->request(p.consumer, 5s, caf::get_atom::value, connect::kstats_atom::value)
+    .receive(
+      [&](const connect::consumer_stats& c) {
+        got.kinesis_calls = c.get_records_calls;
+        got.kinesis_records = c.records;
+        got.kinesis_malformed = c.malformed;
+        got.kinesis_failures = c.failures + c.throttled;
+      },
+      [](const caf::error&) {});
+
+  // New failures are worth a line each time they grow (at most one per
+  // second, so a flood cannot drown the log).
+  std::lock_guard<std::mutex> guard{mutex_};
+  if (got.kinesis_failures > polled_.kinesis_failures ||
+      got.kinesis_malformed > polled_.kinesis_malformed) {
+    logger().warning("event_stream_trouble",
+                     {log::kv("tenant", cfg_.id),
+                      log::kv("failed_calls", got.kinesis_failures),
+                      log::kv("malformed_records", got.kinesis_malformed)});
+  }
+  if (got.poll_failures > polled_.poll_failures) {
+    logger().warning("presence_poll_failed",
+                     {log::kv("tenant", cfg_.id),
+                      log::kv("failed_batches", got.poll_failures)});
+  }
+  polled_ = got;
+}
+
+void tenant_runtime::log_summary(const tenant_totals& now,
+                                 const tenant_totals& before,
+                                 std::chrono::seconds span) {
+  auto delta = [](uint64_t a, uint64_t b) {
+    return a >= b ? a - b : 0;
+  };
+  auto decided = [&](const char* name) {
+    auto get = [name](const tenant_totals& t) {
+      auto i = t.decisions.find(name);
+      return i == t.decisions.end() ? uint64_t{0} : i->second;
+    };
+    return delta(get(now), get(before));
+  };
+  logger().info(
+    "summary",
+    {log::kv("tenant", cfg_.id),
+     log::kv("seconds", int64_t{span.count()}),
+     log::kv("connect_events",
+             delta(now.connect_events, before.connect_events)),
+     log::kv("teams_changes", delta(now.teams_changes, before.teams_changes)),
+     log::kv("writes_to_teams", delta(now.teams_writes, before.teams_writes)),
+     log::kv("writes_to_connect",
+             delta(now.connect_writes, before.connect_writes)),
+     log::kv("refreshes", delta(now.refreshes, before.refreshes)),
+     log::kv("held", decided("held")),
+     log::kv("superseded", decided("superseded")),
+     log::kv("echo", decided("echo")),
+     log::kv("loop_paused", decided("loop_paused")),
+     log::kv("unchanged", decided("unchanged")),
+     log::kv("deferred", decided("deferred")),
+     log::kv("ignored", decided("ignored")),
+     log::kv("graph_requests",
+             delta(now.graph_requests, before.graph_requests)),
+     log::kv("connect_requests",
+             delta(now.connect_requests, before.connect_requests)),
+     log::kv("throttled", delta(now.throttled, before.throttled)),
+     log::kv("failed", delta(now.failed, before.failed)),
+     log::kv("kinesis_records",
+             delta(now.kinesis_records, before.kinesis_records)),
+     log::kv("poll_cycles", delta(now.poll_cycles, before.poll_cycles))});
+}
+
+void tenant_runtime::periodic() {
+  auto& p = *parts_;
+  caf::scoped_actor self{sys_};
+  auto last_summary = steady::now();
+  auto before = totals();
+  auto next_directory = steady::now() + cfg_.sync.directory_interval;
+
+  while (wait_for(1s)) {
+    auto now = steady::now();
+
+    poll_adapter_counters(self);
+
+    // Ready once a whole poll cycle came back and the token is good.
+    if (!ready()) {
+      auto cycles = totals().poll_cycles;
+      auto token_error = p.tokens->last_error();
+      if (cycles > 0 && !token_error) {
+        std::lock_guard<std::mutex> guard{mutex_};
+        ready_ = true;
+        logger().info("tenant_ready", {log::kv("tenant", cfg_.id)});
+      } else if (token_error) {
+        set_readiness("token: " + token_error->describe());
+      }
+    }
+
+    // The directory's delta round keeps the cache current.
+    // TODO: users that appear or disappear are logged but not yet added
+    // to or removed from the running person actors; that needs the
+    // supervisor, poller, writers and consumer to take updates.
+    if (now >= next_directory) {
+      next_directory = now + cfg_.sync.directory_interval;
+      auto round = p.directory->load();
+      if (!round) {
+        logger().warning("directory_refresh_failed",
+                         {log::kv("tenant", cfg_.id),
+                          log::kv("error", round.err().describe())});
+      } else {
+        logger().info("directory_refreshed",
+                      {log::kv("tenant", cfg_.id),
+                       log::kv("changed", round->licensed.size()),
+                       log::kv("removed", round->removed.size())});
+      }
+    }
+
+    if (now - last_summary >= 60s) {
+      auto current = totals();
+      log_summary(
+        current, before,
+        std::chrono::duration_cast<std::chrono::seconds>(now - last_summary));
+      before = current;
+      last_summary = now;
+    }
+  }
+}
+
+uint64_t tenant_runtime::shut_down(steady::time_point deadline) {
+  {
+    std::lock_guard<std::mutex> guard{mutex_};
+    if (phase_ == tenant_phase::stopped) {
+      return 0;
+    }
+    stopping_ = true;
+  }
+  wake_.notify_all();
+  if (thread_.joinable()) {
+    thread_.join();
+  }
+  auto& p = *parts_;
+  if (!p.supervisor) {
+    // Stopped while starting: end what the start sequence had spawned.
+    caf::scoped_actor self{sys_};
+    for (const auto& a : {p.consumer, p.relay}) {
+      if (a) {
+        self->send_exit(a, caf::exit_reason::user_shutdown);
+        self->wait_for(a);
+      }
+    }
+    phase_ = tenant_phase::stopped;
+    return 0;
+  }
+
+  // Stop intake first, then let the queues flush what they hold.
+  phase_ = tenant_phase::draining;
+  caf::scoped_actor self{sys_};
+  self->send_exit(p.poller, caf::exit_reason::user_shutdown);
+  self->send_exit(p.consumer, caf::exit_reason::user_shutdown);
+  std::vector<caf::actor> queues;
+  self
+    ->request(p.supervisor, 5s, caf::get_atom::value,
+              actors::queues_atom::value)
+    .receive([&](std::vector<caf::actor>& q) { queues = std::move(q); },
+             [](const caf::error&) {});
+  uint64_t left = 0;
+  for (;;) {
+    left = 0;
+    for (const auto& q : queues) {
+      self->request(q, 5s, caf::get_atom::value, actors::depth_atom::value)
+        .receive([&](uint64_t n) { left += n; }, [](const caf::error&) {});
+    }
+    if (left == 0 || steady::now() >= deadline) {
+      break;
+    }
+    std::this_thread::sleep_for(100ms);
+  }
+
+  auto t = totals();
+  logger().info("tenant_stopped",
+                {log::kv("tenant", cfg_.id), log::kv("writes_left", left),
+                 log::kv("writes_to_teams", t.teams_writes),
+                 log::kv("writes_to_connect", t.connect_writes)});
+  self->send(p.supervisor, actors::stop_atom::value);
+  self->send_exit(p.teams_writer, caf::exit_reason::user_shutdown);
+  self->send_exit(p.connect_writer, caf::exit_reason::user_shutdown);
+  self->send_exit(p.relay, caf::exit_reason::user_shutdown);
+  for (const auto& a : {p.supervisor, p.teams_writer, p.connect_writer,
+                        p.poller, p.consumer, p.relay}) {
+    self->wait_for(a);
+  }
+  phase_ = tenant_phase::stopped;
+  return left;
+}
+
+} // namespace presync::app
