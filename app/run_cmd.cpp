@@ -3,10 +3,10 @@
 #include "adapters/http/server.hpp"
 #include "adapters/log/log.hpp"
 #include "adapters/metrics/metrics.hpp"
+#include "app/api.hpp"
 #include "app/runtime_config.hpp"
 #include "app/tenant_runtime.hpp"
 #include "config/config.hpp"
-#include "protocol/json_text.hpp"
 
 #include <caf/all.hpp>
 
@@ -64,34 +64,6 @@ log::level to_log_level(config::log_config::level l) {
     return log::level::error;
   }
   return log::level::info;
-}
-
-/// Answers /healthz and /readyz; everything else is not there yet.
-http::server_response
-answer(const http::server_request& req,
-       const std::vector<std::unique_ptr<tenant_runtime>>& tenants) {
-  auto path = std::string_view{req.target}.substr(
-    0, std::string_view{req.target}.find('?'));
-  if (req.method != "GET" && req.method != "HEAD") {
-    return http::server_response::json(405,
-                                       R"({"error":"method not allowed"})");
-  }
-  if (path == "/healthz") {
-    return http::server_response::json(200, R"({"status":"ok"})");
-  }
-  if (path == "/readyz") {
-    bool all = true;
-    std::string body = R"({"tenants":{)";
-    for (size_t i = 0; i < tenants.size(); ++i) {
-      const auto& t = *tenants[i];
-      all = all && t.ready();
-      body += (i == 0 ? "" : ",") + json_string(t.id()) + ":" +
-              json_string(t.readiness());
-    }
-    body += std::string{R"(},"ready":)"} + (all ? "true" : "false") + "}";
-    return http::server_response::json(all ? 200 : 503, std::move(body));
-  }
-  return http::server_response::json(404, R"({"error":"not found"})");
 }
 
 } // namespace
@@ -165,10 +137,12 @@ int run_main(int argc, char** argv) {
     tenants.push_back(std::make_unique<tenant_runtime>(sys, t, metrics, env));
   }
 
-  auto api = http::server::start(cfg->server.listen.to_string(),
-                                 [&tenants](const http::server_request& req) {
-                                   return answer(req, tenants);
-                                 });
+  api_context ctx;
+  ctx.tenants = &tenants;
+  ctx.tokens = parse_api_tokens(env(cfg->server.api_tokens_env).value_or(""));
+  auto api = http::server::start(
+    cfg->server.listen.to_string(),
+    [&ctx](const http::server_request& req) { return handle_api(ctx, req); });
   if (!api) {
     logger().error("api_listen_failed",
                    {log::kv("address", cfg->server.listen.to_string()),

@@ -607,6 +607,18 @@ bool tenant_runtime::start_sequence() {
 
   caf::anon_send(p.relay, relay_atom::value, p.supervisor);
 
+  metrics_->set_persons(cfg_.id, "synced", static_cast<double>(both));
+  metrics_->set_persons(cfg_.id, "teams_only",
+                        static_cast<double>(p.teams.size() - both));
+  metrics_->set_persons(
+    cfg_.id, "connect_only",
+    static_cast<double>(p.people.people.size() - p.teams.size()));
+  metrics_->set_identity_conflicts(
+    cfg_.id, static_cast<double>(p.people.conflicts.size()));
+  {
+    std::lock_guard<std::mutex> guard{mutex_};
+    conflicts_ = p.people.conflicts;
+  }
   set_readiness("first poll cycle running");
   logger().info(
     "tenant_started",
@@ -646,6 +658,11 @@ tenant_totals tenant_runtime::totals() const {
   t.poll_cycles = polled_.poll_cycles;
   t.poll_failures = polled_.poll_failures;
   return t;
+}
+
+std::vector<identity_conflict> tenant_runtime::conflicts() const {
+  std::lock_guard<std::mutex> guard{mutex_};
+  return conflicts_;
 }
 
 void tenant_runtime::poll_adapter_counters(caf::scoped_actor& self) {

@@ -12,6 +12,7 @@
 
 #include "actors/messages.hpp"
 #include "config/config.hpp"
+#include "protocol/identity.hpp"
 
 #include <caf/all.hpp>
 
@@ -94,6 +95,9 @@ class tenant_runtime {
   /// Returns the counters so far.
   tenant_totals totals() const;
 
+  /// Returns the identity conflicts found at start (accounts not synced).
+  std::vector<identity_conflict> conflicts() const;
+
   struct parts;
 
  private:
@@ -120,6 +124,7 @@ class tenant_runtime {
   std::string readiness_ = "starting";
   std::atomic<tenant_phase> phase_{tenant_phase::starting};
   tenant_totals polled_; ///< adapter counters, refreshed by periodic()
+  std::vector<identity_conflict> conflicts_; ///< set once at start
 };
 
 } // namespace presync::app

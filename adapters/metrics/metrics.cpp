@@ -57,6 +57,16 @@ sync_metrics::sync_metrics(std::shared_ptr<prometheus::Registry> registry)
                    .Name("presync_write_queue_depth")
                    .Help("Writes waiting in a tenant's queue, by side")
                    .Register(*registry_)),
+    persons_(BuildGauge()
+               .Name("presync_persons")
+               .Help("Persons of a tenant, by kind (synced, teams_only, "
+                     "connect_only)")
+               .Register(*registry_)),
+    identity_conflicts_(BuildGauge()
+                          .Name("presync_identity_conflicts")
+                          .Help("Identities claimed by more than one account; "
+                                "none of those accounts is synced")
+                          .Register(*registry_)),
     propagation_delay_(
       BuildHistogram()
         .Name("presync_propagation_delay_seconds")
@@ -106,6 +116,16 @@ void sync_metrics::set_queue_depth(const std::string& tenant, side to,
                                    double depth) {
   queue_depth_.Add({{"tenant", tenant}, {"side", std::string{to_string(to)}}})
     .Set(depth);
+}
+
+void sync_metrics::set_persons(const std::string& tenant,
+                               const std::string& kind, double count) {
+  persons_.Add({{"tenant", tenant}, {"kind", kind}}).Set(count);
+}
+
+void sync_metrics::set_identity_conflicts(const std::string& tenant,
+                                          double count) {
+  identity_conflicts_.Add({{"tenant", tenant}}).Set(count);
 }
 
 void sync_metrics::observe_propagation_delay(const std::string& tenant,

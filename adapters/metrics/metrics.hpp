@@ -49,6 +49,14 @@ class sync_metrics {
   /// Sets how many writes wait in the queue of `to`.
   void set_queue_depth(const std::string& tenant, side to, double depth);
 
+  /// Sets how many persons a tenant syncs, by kind: synced (both sides),
+  /// teams_only, connect_only.
+  void set_persons(const std::string& tenant, const std::string& kind,
+                   double count);
+
+  /// Sets how many identity conflicts keep accounts out of sync.
+  void set_identity_conflicts(const std::string& tenant, double count);
+
   /// Records the time from a hold ending to the write being acknowledged.
   void observe_propagation_delay(const std::string& tenant, direction dir,
                                  double seconds);
@@ -64,6 +72,8 @@ class sync_metrics {
   prometheus::Family<prometheus::Counter>& loop_pauses_;
   prometheus::Family<prometheus::Counter>& restarts_;
   prometheus::Family<prometheus::Gauge>& queue_depth_;
+  prometheus::Family<prometheus::Gauge>& persons_;
+  prometheus::Family<prometheus::Gauge>& identity_conflicts_;
   prometheus::Family<prometheus::Histogram>& propagation_delay_;
 };
 
