@@ -1,0 +1,274 @@
+#!/usr/bin/env python3
+"""`presync run` end to end against the emulators, all on 127.0.0.1.
+
+Starts kinesalite, the Connect and Graph emulators and `presync run` with a
+generated config, then checks the product's promises one by one: readiness,
+identity conflicts, Connect -> Teams projection, a Teams meeting moving the
+agent to Meeting and back, a short flick not propagated, metrics, no secret
+in anything presync printed or served, and a clean SIGTERM.
+
+Usage: run_e2e_test.py BIN_DIR KINESALITE_JS
+Waits poll for a condition with a deadline; nothing sleeps to synchronise.
+"""
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+
+BIN, KINESALITE = sys.argv[1], sys.argv[2]
+GRAPH_SECRET = "graph-secret-4f1e9a"
+AWS_SECRET = "aws-secret-7c2d0b"
+API_TOKEN = "api-token-93be51"
+CLIENT_ID = "00000000-0000-0000-0000-0000000000b1"
+FAILURES = []
+PASSED = []
+CHILDREN = []
+
+
+def check(cond, what):
+    print(("ok   " if cond else "FAIL ") + what, flush=True)
+    (PASSED if cond else FAILURES).append(what)
+
+
+def start(argv, **kw):
+    p = subprocess.Popen(argv, stdout=subprocess.PIPE, text=True, **kw)
+    CHILDREN.append(p)
+    line = p.stdout.readline().strip()
+    if not line.startswith("listening "):
+        raise SystemExit(f"{argv[0]} did not start: {line!r}")
+    return int(line.rsplit(":", 1)[1])
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def call(port, method, path, body=None, headers=None):
+    data = None if body is None else json.dumps(body).encode()
+    req = urllib.request.Request(f"http://127.0.0.1:{port}{path}", data=data,
+                                 method=method, headers=headers or {})
+    try:
+        with urllib.request.urlopen(req, timeout=10) as r:
+            text = r.read().decode()
+            return r.status, text
+    except urllib.error.HTTPError as e:
+        return e.code, e.read().decode()
+
+
+def control(port, method, path, body=None):
+    status, text = call(port, method, "/_control/" + path, body)
+    if status >= 300:
+        raise SystemExit(f"control {method} {path}: {status} {text}")
+    return json.loads(text) if text else None
+
+
+def wait_until(what, pred, seconds=30):
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if pred():
+            check(True, what)
+            return True
+        time.sleep(0.1)
+    check(False, what + f" (not within {seconds} s)")
+    return False
+
+
+def main():
+    work = tempfile.mkdtemp(prefix="presync-run-e2e-")
+    kport = start(["node", KINESALITE, "0"])
+    cport = start([f"{BIN}/presync-connect-emulator", "--listen",
+                   "127.0.0.1:0", "--agents", "4", "--no-heartbeats",
+                   "--secret-access-key", AWS_SECRET, "--kinesis-endpoint",
+                   f"http://127.0.0.1:{kport}"])
+    gport = start([f"{BIN}/presync-graph-emulator", "--listen", "127.0.0.1:0",
+                   "--users", "0", "--client-secret", GRAPH_SECRET])
+
+    agents = {a["username"]: a for a in control(cport, "GET", "agents")["agents"]}
+    graph = {}
+    for n in (1, 2, 3):
+        upn = f"agent{n:04d}@example.com"
+        graph[n] = control(gport, "POST", "users", {
+            "displayName": f"Agent {n}", "mail": upn,
+            "userPrincipalName": upn})["id"]
+    control(gport, "POST", "users", {"displayName": "Office",
+                                     "userPrincipalName": "office1@example.com",
+                                     "mail": "office1@example.com"})
+    # Two Teams users claim agent 4 by username: neither may win.
+    for domain in ("a.example", "b.example"):
+        control(gport, "POST", "users", {"userPrincipalName":
+                                         f"agent0004@{domain}"})
+    agent = {n: agents[f"agent{n:04d}@example.com"]["id"] for n in (1, 2, 3)}
+
+    api_port, metrics_port = free_port(), free_port()
+    config = os.path.join(work, "presync.yaml")
+    with open(config, "w") as f:
+        f.write(f"""
+server: {{listen: 127.0.0.1:{api_port}, shutdown_grace: 5s}}
+metrics: {{listen: 127.0.0.1:{metrics_port}}}
+store: {{path: {work}/presync.db}}
+tenants:
+  - id: e2e
+    graph:
+      tenant_id: 00000000-0000-0000-0000-0000000000a1
+      client_id: {CLIENT_ID}
+      client_secret_env: PRESYNC_GRAPH_SECRET
+      login_endpoint: http://127.0.0.1:{gport}
+      graph_endpoint: http://127.0.0.1:{gport}
+    connect:
+      instance_id: 00000000-0000-0000-0000-0000000000aa
+      region: us-east-1
+      endpoint: http://127.0.0.1:{cport}
+      kinesis_endpoint: http://127.0.0.1:{kport}
+      stream_name: connect-agent-events
+      outbound_contact_flow_id: 00000000-0000-0000-0000-0000000000d1
+      outbound_queue_id: 00000000-0000-0000-0000-0000000000e1
+      agent_statuses: [Lunch, Break, Training, Meeting, TeamsCall]
+    identity: {{match_order: [upn, username]}}
+    sync:
+      min_hold: 2s
+      teams_poll_interval: 1s
+""")
+    env = dict(os.environ, PRESYNC_GRAPH_SECRET=GRAPH_SECRET,
+               AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY=AWS_SECRET,
+               PRESYNC_API_TOKENS=API_TOKEN)
+    for k in ("AWS_SESSION_TOKEN", "AWS_WEB_IDENTITY_TOKEN_FILE",
+              "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+              "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI", "HTTPS_PROXY",
+              "HTTP_PROXY", "https_proxy", "http_proxy"):
+        env.pop(k, None)
+
+    # A broken config starts nothing and names the problem's path.
+    bad = os.path.join(work, "bad.yaml")
+    with open(bad, "w") as f:
+        f.write(open(config).read().replace("min_hold: 2s", "min_hold: soon"))
+    r = subprocess.run([f"{BIN}/presync", "run", "--config", bad], env=env,
+                       capture_output=True, text=True, timeout=30)
+    check(r.returncode == 2, "an invalid config exits 2")
+    check("tenants[0].sync.min_hold" in r.stderr,
+          "the error names tenants[0].sync.min_hold")
+
+    log_path = os.path.join(work, "presync.log")
+    log = open(log_path, "w")
+    presync = subprocess.Popen([f"{BIN}/presync", "run", "--config", config],
+                               env=env, stdout=log, stderr=subprocess.STDOUT)
+    CHILDREN.append(presync)
+
+    def status(path, token=API_TOKEN):
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        try:
+            return call(api_port, "GET", path, headers=headers)
+        except (ConnectionError, urllib.error.URLError):
+            return 0, ""
+
+    wait_until("/readyz answers 200", lambda: status("/readyz")[0] == 200, 60)
+    check(status("/healthz")[0] == 200, "/healthz answers 200")
+
+    code, body = status("/v1/tenants/e2e/identity/conflicts")
+    conflicts = json.loads(body)["conflicts"] if code == 200 else []
+    check(len(conflicts) == 1 and conflicts[0]["key"] == "username" and
+          len(conflicts[0]["teams_users"]) == 2 and
+          conflicts[0]["connect_users"] == [agents["agent0004@example.com"]["id"]],
+          "the username conflict is listed with both Teams users")
+    check(status("/v1/tenants/e2e/identity/conflicts", None)[0] == 401,
+          "/v1 without a token is 401")
+    check(status("/v1/tenants/e2e/identity/conflicts", "wrong")[0] == 401,
+          "/v1 with a wrong token is 401")
+
+    def session(n):
+        p = control(gport, "GET", f"users/{graph[n]}/presence")
+        for s in p["sessions"]:
+            if s["sessionId"] == CLIENT_ID:
+                return f"{s['availability']}/{s['activity']}"
+        return "clear"
+
+    def agent_status(n):
+        return control(cport, "GET", f"agents/{agent[n]}")["status"]["name"]
+
+    # Connect -> Teams: login, a call, after-contact work, back.
+    control(cport, "POST", f"agents/{agent[1]}/login")
+    wait_until("login shows Available in Teams",
+               lambda: session(1) == "Available/Available")
+    contact = control(cport, "POST", f"agents/{agent[1]}/contacts")["contact_id"]
+    control(cport, "POST", f"agents/{agent[1]}/contacts/{contact}/connect")
+    wait_until("a call shows Busy/InACall in Teams",
+               lambda: session(1) == "Busy/InACall")
+    control(cport, "POST", f"agents/{agent[1]}/contacts/{contact}/end")
+    control(cport, "POST", f"agents/{agent[1]}/contacts/{contact}/clear")
+    wait_until("after the call Teams shows Available again",
+               lambda: session(1) == "Available/Available")
+
+    # Teams -> Connect: a meeting sets Meeting, its end restores Available.
+    control(cport, "POST", f"agents/{agent[2]}/login")
+    wait_until("agent 2 Available in Teams",
+               lambda: session(2) == "Available/Available")
+    control(gport, "PUT", f"users/{graph[2]}/teams-client",
+            {"availability": "Busy", "activity": "InAMeeting"})
+    wait_until("a Teams meeting sets the agent to Meeting",
+               lambda: agent_status(2) == "Meeting")
+    control(gport, "PUT", f"users/{graph[2]}/teams-client",
+            {"availability": "Available", "activity": "Available"})
+    wait_until("the meeting's end restores Available",
+               lambda: agent_status(2) == "Available")
+
+    # A status held shorter than min_hold is not propagated.
+    control(cport, "POST", f"agents/{agent[3]}/login")
+    wait_until("agent 3 Available in Teams",
+               lambda: session(3) == "Available/Available")
+    control(gport, "POST", "writes/reset")
+    control(cport, "POST", f"agents/{agent[3]}/status", {"status": "Lunch"})
+    control(cport, "POST", f"agents/{agent[3]}/status",
+            {"status": "Available"})
+    control(cport, "POST", f"agents/{agent[1]}/status", {"status": "Break"})
+    wait_until("a later change of agent 1 is propagated",
+               lambda: session(1) == "Away/Away")
+    writes = control(gport, "GET", "writes")["writes"]
+    check(not [w for w in writes if w["userId"] == graph[3]],
+          "the short Lunch of agent 3 was not written to Teams")
+
+    # Metrics.
+    _, metrics = call(metrics_port, "GET", "/metrics")
+    check('presync_persons{kind="synced",tenant="e2e"} 3' in metrics,
+          "presync_persons counts 3 synced persons")
+    check('presync_identity_conflicts{tenant="e2e"} 1' in metrics,
+          "presync_identity_conflicts is 1")
+    check('presync_writes_total{result="ok",side="connect",tenant="e2e"} 2'
+          in metrics, "two Connect writes (Meeting, then the restore)")
+
+    # SIGTERM: drain and exit 0.
+    presync.send_signal(signal.SIGTERM)
+    try:
+        rc = presync.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        rc = None
+    check(rc == 0, "SIGTERM exits 0")
+    log.close()
+    text = open(log_path).read()
+    lines = [json.loads(l) for l in text.splitlines() if l.strip()]
+    check(all({"ts", "level", "component", "event"} <= set(l) for l in lines),
+          "every log line is JSON with ts, level, component, event")
+    check(any(l["event"] == "stopped" for l in lines), "the log says stopped")
+    for secret in (GRAPH_SECRET, AWS_SECRET, API_TOKEN):
+        check(secret not in text and secret not in metrics,
+              "no secret in the log or the metrics")
+
+
+try:
+    main()
+finally:
+    for p in CHILDREN:
+        if p.poll() is None:
+            p.terminate()
+            try:
+                p.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                p.kill()
+print(f"run_e2e: {len(PASSED)} passed, {len(FAILURES)} failed")
+sys.exit(1 if FAILURES else 0)
