@@ -31,6 +31,9 @@ struct write_request {
   write_kind kind = write_kind::write;
   teams_target teams;
   std::string status;
+  /// Connect only: the agent was on a contact when the write was decided,
+  /// so Connect will take the status as the agent's next one (deferred).
+  bool during_contact = false;
 
   /// Returns "Busy/InACall", "clear" or the status name.
   std::string describe() const {

@@ -605,6 +605,7 @@ void person::write_connect(connect_write w, bool chained, mono_time now,
   req.person = id_;
   req.to = side::connect;
   req.status = w.status;
+  req.during_contact = is_contact_state(connect_state_);
   connect_pending_ = std::move(w);
   out.writes.push_back(std::move(req));
 }

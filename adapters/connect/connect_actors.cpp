@@ -110,12 +110,16 @@ class connect_writer : public caf::event_based_actor {
     if (!reply) {
       return outcome_of(reply.err());
     }
-    // TODO: a status set while the agent is on a contact only becomes its
-    // next status, but PutUserStatus answers 200 either way, so this never
-    // reports write_outcome::kind::deferred; telling them apart needs the
-    // agent's contacts (GetCurrentUserData, or the person's effective
-    // state carried in the write request).
+    // PutUserStatus answers 200 whether the status applies now or, while
+    // the agent is on a contact, becomes the next one; the person knew
+    // which when it decided the write (spec/connect.md §2.2).
     if (reply->status >= 200 && reply->status < 300) {
+      if (req.during_contact) {
+        write_outcome o;
+        o.result = write_outcome::kind::deferred;
+        o.reason = "agent on a contact: set as the next status";
+        return o;
+      }
       return write_outcome::ok();
     }
     return outcome_of(error_of("PutUserStatus", *reply));

@@ -237,3 +237,47 @@ TEST_F(PersonTest, ResumedAvailableSessionIsRefreshedBeforeItFades) {
 
 } // namespace
 } // namespace presync
+
+namespace presync {
+namespace {
+
+TEST_F(PersonTest, AWriteDuringAContactIsMarkedAndItsDeferralJournaled) {
+  auto rule = teams_rule::set("Meeting");
+  rule.never_during_contact = false;
+  settings_->teams_to_connect.entries = {{"Busy/InAMeeting", rule}};
+  auto p = make("OnContact", {"Busy", "InACall"});
+  person_effects fx;
+
+  p.on_teams({"Busy", "InAMeeting"}, 1'000, at(1s), fx);
+  auto due = fire(p, fx, at(16s));
+  ASSERT_EQ(due.writes.size(), 1u);
+  EXPECT_EQ(due.writes[0].to, side::connect);
+  EXPECT_EQ(due.writes[0].status, "Meeting");
+  EXPECT_TRUE(due.writes[0].during_contact);
+
+  write_outcome deferred;
+  deferred.result = write_outcome::kind::deferred;
+  person_effects done;
+  p.on_write_result(due.writes[0], deferred, at(16s), done);
+
+  const auto& last = p.decisions().entries().back();
+  EXPECT_EQ(last.what, decision::propagated);
+  EXPECT_EQ(last.detail, "Connect next status set to Meeting");
+  EXPECT_NE(p.view().agent_status, "Meeting"); // only queued in Connect
+}
+
+TEST_F(PersonTest, AWriteOutsideAContactIsNotMarked) {
+  settings_->teams_to_connect.entries = {
+    {"Busy/InAMeeting", teams_rule::set("Meeting")}};
+  auto p = make("Available");
+  person_effects fx;
+
+  p.on_teams({"Busy", "InAMeeting"}, 1'000, at(1s), fx);
+  auto due = fire(p, fx, at(16s));
+
+  ASSERT_EQ(due.writes.size(), 1u);
+  EXPECT_FALSE(due.writes[0].during_contact);
+}
+
+} // namespace
+} // namespace presync

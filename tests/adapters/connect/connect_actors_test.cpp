@@ -15,6 +15,7 @@
 #include <cstdio>
 #include <map>
 #include <memory>
+#include <optional>
 #include <random>
 #include <set>
 #include <string>
@@ -409,6 +410,32 @@ TEST_F(ConnectAdapterTest, WriterChangesStatusThenReusesTheStatusCache) {
   auto unknown = write(3, "NoSuchStatus");
   EXPECT_EQ(unknown.result, presync::write_outcome::kind::failed);
   EXPECT_NE(unknown.reason.find("NoSuchStatus"), std::string::npos);
+
+  // On a contact Connect only queues the status: the writer says so.
+  // (An outbound call: inbound ones reach only a routable status.)
+  auto offered = control("POST", "/_control/agents/" + a + "/contacts",
+                         R"({"initiation":"OUTBOUND"})");
+  ASSERT_EQ(offered.status, 200) << offered.body;
+  std::string contact{parse(offered.body)["contact_id"].get_string().value()};
+  step("POST", "/_control/agents/" + a + "/contacts/" + contact + "/connect");
+  presync::write_request during;
+  during.person = "alice";
+  during.to = presync::side::connect;
+  during.status = "Lunch";
+  during.during_contact = true;
+  self->send(writer, presync::actors::write_dispatch{4, during});
+  std::optional<presync::write_outcome> queued;
+  self->receive(
+    [&](const presync::actors::write_attempted& w) { queued = w.outcome; },
+    caf::after(std::chrono::seconds{20}) >> [] {});
+  ASSERT_TRUE(queued);
+  EXPECT_EQ(queued->result, presync::write_outcome::kind::deferred)
+    << queued->reason;
+  EXPECT_EQ(status_name(), "Break");
+  auto agent = control("GET", "/_control/agents/" + a);
+  EXPECT_EQ(
+    std::string(parse(agent.body)["next_status"]["name"].get_string().value()),
+    "Lunch");
 
   std::printf("[ figures  ] %llu Connect calls for 2 status changes and one "
               "unknown name\n",
