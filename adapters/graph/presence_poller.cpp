@@ -204,6 +204,24 @@ caf::behavior presence_poller(self_ptr self, presence_poller_args args) {
     [self](caf::get_atom, actors::counters_atom) {
       return self->state.counters;
     },
+    [self](caf::put_atom, std::vector<polled_user>& users) {
+      // The directory changed: the next cycle reads the new list. Users
+      // still listed keep what was last seen, so only real changes go on.
+      auto& st = self->state;
+      std::map<std::string, std::string> last_seen;
+      st.ids.clear();
+      st.person_of.clear();
+      for (const auto& u : users) {
+        auto id = lower(u.graph_id);
+        st.ids.push_back(u.graph_id);
+        st.person_of[id] = u.person;
+        if (auto seen = st.last_seen.find(id); seen != st.last_seen.end()) {
+          last_seen[id] = seen->second;
+        }
+      }
+      st.last_seen = std::move(last_seen);
+      st.args.users = std::move(users);
+    },
   };
 }
 

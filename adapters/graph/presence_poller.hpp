@@ -75,8 +75,9 @@ struct presence_poller_state {
 };
 
 /// Polls from the moment it is spawned. Handles (get_atom, counters_atom)
-/// -> presence_poller_counters. A failed batch is counted and read again
-/// in the next cycle.
+/// -> presence_poller_counters and (put_atom, std::vector<polled_user>),
+/// which replaces the users from the next cycle on. A failed batch is counted
+/// and read again in the next cycle.
 caf::behavior presence_poller(caf::stateful_actor<presence_poller_state>* self,
                               presence_poller_args args);
 
@@ -87,3 +88,4 @@ caf::actor spawn_presence_poller(caf::actor_system& sys,
 } // namespace presync::graph
 
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(presync::graph::presence_poller_counters)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::vector<presync::graph::polled_user>)
