@@ -204,7 +204,8 @@ caf::behavior presence_poller(self_ptr self, presence_poller_args args) {
     [self](caf::get_atom, actors::counters_atom) {
       return self->state.counters;
     },
-    [self](caf::put_atom, std::vector<polled_user>& users) {
+    [self](polled_users_update& u) {
+      auto& users = u.users;
       // The directory changed: the next cycle reads the new list. Users
       // still listed keep what was last seen, so only real changes go on.
       auto& st = self->state;

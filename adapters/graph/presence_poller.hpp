@@ -27,6 +27,11 @@ struct polled_user {
   std::string person;
 };
 
+/// Replaces the users a poller reads.
+struct polled_users_update {
+  std::vector<polled_user> users;
+};
+
 /// What a presence poller needs.
 struct presence_poller_args {
   std::shared_ptr<http::client> http;
@@ -75,8 +80,8 @@ struct presence_poller_state {
 };
 
 /// Polls from the moment it is spawned. Handles (get_atom, counters_atom)
-/// -> presence_poller_counters and (put_atom, std::vector<polled_user>),
-/// which replaces the users from the next cycle on. A failed batch is counted
+/// -> presence_poller_counters and polled_users_update, which replaces the
+/// users from the next cycle on. A failed batch is counted
 /// and read again in the next cycle.
 caf::behavior presence_poller(caf::stateful_actor<presence_poller_state>* self,
                               presence_poller_args args);
@@ -88,4 +93,4 @@ caf::actor spawn_presence_poller(caf::actor_system& sys,
 } // namespace presync::graph
 
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(presync::graph::presence_poller_counters)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::vector<presync::graph::polled_user>)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(presync::graph::polled_users_update)

@@ -236,9 +236,9 @@ caf::behavior presence_writer(self_ptr self, presence_writer_args args) {
     [self](caf::get_atom, actors::counters_atom) {
       return self->state.counters;
     },
-    [self](caf::put_atom, std::map<std::string, std::string>& graph_ids) {
+    [self](graph_id_update& u) {
       // The directory changed; writes already packed keep their user id.
-      self->state.args.graph_ids = std::move(graph_ids);
+      self->state.args.graph_ids = std::move(u.graph_ids);
     },
   };
 }

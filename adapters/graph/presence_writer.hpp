@@ -62,10 +62,15 @@ struct presence_writer_state {
   static inline const char* name = "presync.graph.presence_writer";
 };
 
+/// Replaces a writer's person -> Graph id pairs.
+struct graph_id_update {
+  std::map<std::string, std::string> graph_ids;
+};
+
 /// Handles write_dispatch (answered to its sender with write_attempted),
 /// (get_atom, counters_atom) -> presence_writer_counters and
-/// (put_atom, std::map<std::string, std::string>), new person -> Graph id
-/// pairs after a directory change.
+/// graph_id_update, new person -> Graph id pairs after a directory
+/// change.
 caf::behavior presence_writer(caf::stateful_actor<presence_writer_state>* self,
                               presence_writer_args args);
 
@@ -76,4 +81,4 @@ caf::actor spawn_presence_writer(caf::actor_system& sys,
 } // namespace presync::graph
 
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(presync::graph::presence_writer_counters)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::map<std::string, std::string>)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(presync::graph::graph_id_update)
