@@ -130,6 +130,20 @@ struct journal_entries {
   std::vector<journal_entry> entries;
 };
 
+// -- directory changes ------------------------------------------------------
+
+/// Adds a person to a running tenant (a new user, or a new pairing). An
+/// existing person of that id is replaced: its actor ends, the new one
+/// starts afresh.
+struct add_person {
+  person_init init;
+};
+
+/// Removes a person from a running tenant; its later inputs are dropped.
+struct remove_person {
+  std::string id;
+};
+
 // -- writes between queue and writer ----------------------------------------
 
 /// One attempt a write queue asks its writer to make. The writer answers
@@ -201,6 +215,8 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(presync::actors::write_waiting)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(presync::actors::sequenced_input)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(presync::actors::person_snapshot)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(presync::actors::journal_entries)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(presync::actors::add_person)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(presync::actors::remove_person)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(presync::actors::write_dispatch)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(presync::actors::write_attempted)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(presync::actors::supervisor_counters)

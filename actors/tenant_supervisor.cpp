@@ -128,6 +128,21 @@ void on_child_down(self_ptr self, const std::string& id,
   }
 }
 
+/// Takes a person out: its actor ends and its slot is forgotten.
+void remove(self_ptr self, const std::string& id) {
+  auto& st = self->state;
+  auto found = st.people.find(id);
+  if (found == st.people.end()) {
+    return;
+  }
+  auto& slot = found->second;
+  if (slot.child) {
+    st.by_child.erase(slot.child.id());
+    self->send_exit(slot.child, caf::exit_reason::user_shutdown);
+  }
+  st.people.erase(found);
+}
+
 /// Ends every actor of the tenant, then the supervisor itself.
 void stop(self_ptr self, caf::error reason = caf::error{}) {
   auto& st = self->state;
@@ -281,6 +296,17 @@ caf::behavior tenant_supervisor(tenant_supervisor_type* self,
       auto found = self->state.people.find(id);
       return found == self->state.people.end() ? caf::actor{}
                                                : found->second.child;
+    },
+    [self](add_person& a) {
+      auto id = a.init.id;
+      remove(self, id);
+      self->state.people[id].init = std::move(a.init);
+      spawn_child(self, id);
+      log(self, "info", "person_added", id, "");
+    },
+    [self](const remove_person& r) {
+      remove(self, r.id);
+      log(self, "info", "person_removed", r.id, "");
     },
     [self](caf::get_atom, queues_atom) {
       return std::vector<caf::actor>{self->state.teams_queue,

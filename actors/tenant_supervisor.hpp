@@ -107,7 +107,8 @@ using tenant_supervisor_type = caf::stateful_actor<tenant_supervisor_state>;
 /// (get_atom, journal_atom, person) -> journal_entries,
 /// (get_atom, counters_atom) -> supervisor_counters,
 /// (get_atom, child_atom, person) -> caf::actor (test only),
-/// (get_atom, queues_atom) -> std::vector<caf::actor> and
+/// (get_atom, queues_atom) -> std::vector<caf::actor>, add_person,
+/// remove_person and
 /// (stop_atom), which ends every actor of the tenant and the supervisor.
 caf::behavior tenant_supervisor(tenant_supervisor_type* self,
                                 tenant_config cfg);

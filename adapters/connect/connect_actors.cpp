@@ -29,6 +29,7 @@ class consumer_actor : public caf::event_based_actor {
         delayed_send(this, actors::delay_until(next, now), kpoll_atom::value);
       },
       [this](caf::get_atom, kstats_atom) { return consumer_.stats(); },
+      [this](people_update& u) { consumer_.set_people(std::move(u.people)); },
     };
   }
 
@@ -56,6 +57,7 @@ class connect_writer : public caf::event_based_actor {
         send(reply_to, actors::write_attempted{d.ticket, std::move(outcome)});
       },
       [this](caf::get_atom, wstats_atom) { return stats_; },
+      [this](people_update& u) { people_ = std::move(u.people); },
     };
   }
 

@@ -27,6 +27,12 @@ using kstats_atom = caf::atom_constant<caf::atom("kstats")>;
 /// -> writer_stats.
 using wstats_atom = caf::atom_constant<caf::atom("wstats")>;
 
+/// Replaces who is who after a directory change: sent to the consumer
+/// (UserId -> person) and to the writer (person -> UserId).
+struct people_update {
+  std::map<std::string, std::string> people;
+};
+
 /// Everything the consumer actor needs; the store outlives the actor.
 struct consumer_setup {
   kinesis_call call;
@@ -36,7 +42,8 @@ struct consumer_setup {
 };
 
 /// Polls the stream whenever a call is due and sends each applied event to
-/// `supervisor` as connect_change, in stream order per shard.
+/// `supervisor` as connect_change, in stream order per shard. Handles
+/// (get_atom, kstats_atom) -> consumer_stats and people_update.
 caf::actor spawn_consumer_actor(caf::actor_system& sys, consumer_setup setup,
                                 caf::actor supervisor);
 
@@ -51,7 +58,8 @@ struct writer_stats {
 /// status name through a cached ListAgentStatuses (reloaded on a miss),
 /// then calls PutUserStatus. 429, throttling codes and 5xx give throttled
 /// with the Retry-After, every other error failed. `client` must outlive
-/// the actor; `people` maps person -> Connect UserId.
+/// the actor; `people` maps person -> Connect UserId (people_update
+/// replaces it).
 caf::actor spawn_connect_writer(caf::actor_system& sys, connect_client& client,
                                 std::map<std::string, std::string> people);
 
@@ -59,3 +67,4 @@ caf::actor spawn_connect_writer(caf::actor_system& sys, connect_client& client,
 
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(presync::connect::consumer_stats)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(presync::connect::writer_stats)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(presync::connect::people_update)

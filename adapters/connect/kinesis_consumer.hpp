@@ -75,6 +75,8 @@ struct consumer_stats {
   uint64_t failures = 0; ///< other failed calls
   uint64_t list_shards_calls = 0;
   uint64_t shards_finished = 0;
+  /// The largest MillisBehindLatest of the open shards' last answers.
+  int64_t millis_behind_latest = 0;
 };
 
 /// Receives one applied event: the change for the supervisor and the event
@@ -98,6 +100,11 @@ class kinesis_consumer {
   /// Returns the counters so far.
   const consumer_stats& stats() const { return stats_; }
 
+  /// Replaces the UserId -> person map (the directory changed).
+  void set_people(std::map<std::string, std::string> people) {
+    people_ = std::move(people);
+  }
+
   /// Returns the ids of the shards currently read (open and ready).
   std::vector<std::string> active_shards() const;
 
@@ -116,6 +123,7 @@ class kinesis_consumer {
     mono_time due{};
     duration backoff{0};
     bool expire_next = false;
+    int64_t millis_behind = 0; ///< of the last GetRecords answer
   };
 
   void list_shards(mono_time now);

@@ -169,6 +169,16 @@ class actor_fixture : public ::testing::Test {
     run();
   }
 
+  void send(const caf::actor& dest, add_person x) {
+    self_->send(dest, std::move(x));
+    run();
+  }
+
+  void send(const caf::actor& dest, remove_person x) {
+    self_->send(dest, std::move(x));
+    run();
+  }
+
   testing_config cfg_;
   caf::actor_system sys_;
   caf::scheduler::test_coordinator& sched_;

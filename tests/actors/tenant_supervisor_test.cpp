@@ -227,3 +227,31 @@ TEST_F(TenantSupervisor, StopEndsEveryActorOfTheTenant) {
 
 } // namespace
 } // namespace presync::actors::testing
+
+namespace presync::actors::testing {
+namespace {
+
+TEST_F(TenantSupervisor, AddedPersonSyncsAndRemovedPersonIsForgotten) {
+  auto sup = start();
+  advance_to(1s);
+
+  // carol arrives with the directory; alice leaves it.
+  send(sup, add_person{available_person("carol")});
+  send(sup, remove_person{"alice"});
+  advance_to(2s);
+  send(sup, connect_change{"carol", "OnContact", 2000});
+  send(sup, connect_change{"alice", "OnContact", 2000});
+  advance_to(30s);
+
+  EXPECT_EQ(view(sup, "carol")->connect_state, "OnContact");
+  EXPECT_FALSE(child(sup, "alice")); // no such person any more
+  EXPECT_EQ(counters(sup).dropped_for("unknown_person"), 1u);
+  EXPECT_EQ(counters(sup).restarts, 0u); // a removal is no crash
+  EXPECT_TRUE(was_logged("person_added", "carol"));
+  EXPECT_TRUE(was_logged("person_removed", "alice"));
+  EXPECT_EQ(describe(writes(writer_)),
+            std::vector<std::string>{"17s teams carol Busy/InACall"});
+}
+
+} // namespace
+} // namespace presync::actors::testing
