@@ -154,7 +154,7 @@ struct tenant_runtime::parts {
   graph::endpoints where;
   std::shared_ptr<graph::token_provider> tokens;
   std::shared_ptr<graph::presence_budget> budget;
-  std::unique_ptr<graph::directory_loader> directory;
+  std::unique_ptr<graph::directory_loader> loader;
 
   std::unique_ptr<aws::credentials_chain> chain;
   std::unique_ptr<aws::signed_caller> connect_caller;
@@ -163,8 +163,11 @@ struct tenant_runtime::parts {
   std::unique_ptr<connect::memory_checkpoint_store> checkpoints;
 
   live_totals live;
+  std::map<std::string, graph::directory_entry> directory; ///< by Graph id
   std::vector<teams_account> teams;
   std::vector<connect_account> agents;
+  std::map<std::string, std::string> emails; ///< UserId -> DescribeUser mail
+  std::vector<identity_pair> mapping;
   identity_result people;
 
   caf::actor supervisor;
@@ -174,6 +177,61 @@ struct tenant_runtime::parts {
   caf::actor consumer;
   caf::actor relay;
 };
+
+namespace {
+
+/// What the adapters need to know about the persons of a tenant.
+struct people_maps {
+  std::map<std::string, std::string> graph_of;     ///< person -> Graph id
+  std::map<std::string, std::string> agent_of;     ///< person -> UserId
+  std::map<std::string, std::string> person_of_id; ///< UserId -> person
+  std::vector<graph::polled_user> polled;
+  size_t both = 0; ///< persons with both sides
+
+  static people_maps of(const tenant_runtime::parts& p) {
+    people_maps m;
+    for (const auto& person : p.people.people) {
+      if (person.teams) {
+        const auto& gid = p.teams[*person.teams].graph_id;
+        m.graph_of[person.id] = gid;
+        m.polled.push_back(graph::polled_user{gid, person.id});
+      }
+      if (person.connect) {
+        const auto& uid = p.agents[*person.connect].user_id;
+        m.agent_of[person.id] = uid;
+        m.person_of_id[uid] = person.id;
+      }
+      m.both += person.teams && person.connect ? 1u : 0u;
+    }
+    return m;
+  }
+};
+
+/// The initial facts of one person from the bulk reads of both sides.
+person_init make_init(const tenant_runtime::parts& p,
+                      const matched_person& person,
+                      const std::map<std::string, std::string>& live_state,
+                      const std::map<std::string, presence>& observed) {
+  person_init init;
+  init.id = person.id;
+  init.has_teams = person.teams.has_value();
+  init.has_connect = person.connect.has_value();
+  if (person.teams) {
+    const auto& gid = p.teams[*person.teams].graph_id;
+    if (auto o = observed.find(normalise_identity(gid)); o != observed.end()) {
+      init.teams_presence = o->second;
+    }
+  }
+  if (person.connect) {
+    auto s = live_state.find(p.agents[*person.connect].user_id);
+    init.connect_state = s == live_state.end()
+                           ? std::string{connect_states::logged_out}
+                           : s->second;
+  }
+  return init;
+}
+
+} // namespace
 
 tenant_runtime::tenant_runtime(caf::actor_system& sys,
                                config::tenant_config cfg,
@@ -283,12 +341,12 @@ bool tenant_runtime::start_sequence() {
   p.tokens = graph::token_provider::make(p.http, std::move(creds), p.where);
   p.budget = std::make_shared<graph::presence_budget>(
     g.presence_requests_per_window, g.presence_window);
-  p.directory =
+  p.loader =
     std::make_unique<graph::directory_loader>(p.http, p.tokens, p.where);
 
   std::vector<graph::directory_entry> licensed;
   bool ok = retry("directory", [&]() -> std::optional<error> {
-    auto round = p.directory->load();
+    auto round = p.loader->load();
     if (!round) {
       return round.err();
     }
@@ -298,10 +356,10 @@ bool tenant_runtime::start_sequence() {
   if (!ok) {
     return false;
   }
-  for (const auto& e : licensed) {
-    p.teams.push_back(
-      teams_account{e.id, e.user_principal_name, e.mail, e.display_name});
+  for (auto& e : licensed) {
+    p.directory[e.id] = std::move(e);
   }
+  rebuild_teams_accounts();
   logger().info("directory_loaded", {log::kv("tenant", cfg_.id),
                                      log::kv("licensed", p.teams.size())});
 
@@ -334,9 +392,7 @@ bool tenant_runtime::start_sequence() {
   if (!ok) {
     return false;
   }
-  for (const auto& u : users) {
-    p.agents.push_back(connect_account{u.id, u.username, "", u.username});
-  }
+  rebuild_agents(users);
 
   // Identity: the mapping file, then the configured keys. ListUsers has no
   // e-mail; DescribeUser (rate limited) is read only for the agents that
@@ -353,59 +409,8 @@ bool tenant_runtime::start_sequence() {
     }
     mapping = std::move(*read);
   }
-  std::vector<identity_key> order;
-  for (auto k : cfg_.identity.match_order) {
-    order.push_back(to_identity_key(k));
-  }
-  auto mail_at = std::find(order.begin(), order.end(), identity_key::mail);
-  if (mail_at != order.end()) {
-    std::vector<identity_key> before{order.begin(), mail_at};
-    auto first = match_identities(p.teams, p.agents, mapping, before);
-    std::set<size_t> paired;
-    for (const auto& person : first.people) {
-      if (person.connect && person.teams) {
-        paired.insert(*person.connect);
-      }
-    }
-    for (size_t i = 0; i < p.agents.size(); ++i) {
-      if (paired.count(i) != 0) {
-        continue;
-      }
-      auto body = p.connect->call(
-        connect::build_describe_user(c.instance_id, p.agents[i].user_id));
-      // A throttled or failed DescribeUser leaves the agent matchable by
-      // the other keys only; the next restart tries again.
-      // TODO: re-read the unpaired agents every directory_interval so a
-      // later e-mail match pairs them without a restart.
-      if (body && body->status == 200) {
-        if (auto d = connect::parse_describe_user(body->body)) {
-          p.agents[i].email = d->email;
-        }
-      } else if (!body && body.err().code == sync_error::throttled) {
-        std::this_thread::sleep_for(body.err().retry_after);
-        --i;
-      }
-    }
-  }
-  p.people = match_identities(p.teams, p.agents, mapping, order);
-  for (const auto& problem : p.people.problems) {
-    logger().warning("mapping_problem",
-                     {log::kv("tenant", cfg_.id), log::kv("detail", problem)});
-  }
-  for (const auto& conflict : p.people.conflicts) {
-    std::string teams_ids;
-    std::string connect_ids;
-    for (const auto& id : conflict.teams_ids) {
-      teams_ids += (teams_ids.empty() ? "" : ",") + id;
-    }
-    for (const auto& id : conflict.connect_ids) {
-      connect_ids += (connect_ids.empty() ? "" : ",") + id;
-    }
-    logger().warning("identity_conflict",
-                     {log::kv("tenant", cfg_.id), log::kv("key", conflict.key),
-                      log::kv("teams_users", teams_ids),
-                      log::kv("connect_users", connect_ids)});
-  }
+  p.mapping = std::move(mapping);
+  match_people();
 
   // The event stream is read from LATEST before the agents' current state
   // is, so no event falls between the two; events read meanwhile wait in
@@ -488,35 +493,10 @@ bool tenant_runtime::start_sequence() {
 
   // Persons and the maps each adapter needs.
   std::vector<person_init> inits;
-  std::map<std::string, std::string> graph_of; // person -> Graph id
-  std::map<std::string, std::string> agent_of; // person -> UserId
-  std::vector<graph::polled_user> polled;
-  size_t both = 0;
   for (const auto& person : p.people.people) {
-    person_init init;
-    init.id = person.id;
-    init.has_teams = person.teams.has_value();
-    init.has_connect = person.connect.has_value();
-    if (person.teams) {
-      const auto& gid = p.teams[*person.teams].graph_id;
-      graph_of[person.id] = gid;
-      polled.push_back(graph::polled_user{gid, person.id});
-      if (auto o = observed.find(normalise_identity(gid));
-          o != observed.end()) {
-        init.teams_presence = o->second;
-      }
-    }
-    if (person.connect) {
-      const auto& uid = p.agents[*person.connect].user_id;
-      agent_of[person.id] = uid;
-      auto s = live_state.find(uid);
-      init.connect_state = s == live_state.end()
-                             ? std::string{connect_states::logged_out}
-                             : s->second;
-    }
-    both += person.teams && person.connect ? 1 : 0;
-    inits.push_back(std::move(init));
+    inits.push_back(make_init(p, person, live_state, observed));
   }
+  auto maps = people_maps::of(p);
 
   // The actors, writers first: the supervisor hands their handles on.
   graph::presence_writer_args wa;
@@ -526,14 +506,15 @@ bool tenant_runtime::start_sequence() {
   wa.where = p.where;
   wa.session =
     graph::session_settings{g.client_id, cfg_.sync.teams_session_ttl};
-  wa.graph_ids = graph_of;
+  wa.graph_ids = maps.graph_of;
   p.teams_writer = graph::spawn_presence_writer(sys_, std::move(wa));
-  p.connect_writer = connect::spawn_connect_writer(sys_, *p.connect, agent_of);
+  p.connect_writer =
+    connect::spawn_connect_writer(sys_, *p.connect, maps.agent_of);
 
   // The Teams queue leaves the poller its share of the presence budget.
   const auto polls_per_window =
     static_cast<double>(g.presence_window / cfg_.sync.teams_poll_interval) *
-    static_cast<double>((polled.size() + graph::max_presence_ids - 1) /
+    static_cast<double>((maps.polled.size() + graph::max_presence_ids - 1) /
                         graph::max_presence_ids);
   write_queue_settings teams_limits;
   teams_limits.requests_per_window =
@@ -600,32 +581,244 @@ bool tenant_runtime::start_sequence() {
   pa.tokens = p.tokens;
   pa.budget = p.budget;
   pa.where = p.where;
-  pa.users = std::move(polled);
+  pa.users = std::move(maps.polled);
   pa.supervisor = p.supervisor;
   pa.interval = cfg_.sync.teams_poll_interval;
   p.poller = graph::spawn_presence_poller(sys_, std::move(pa));
 
   caf::anon_send(p.relay, relay_atom::value, p.supervisor);
 
-  metrics_->set_persons(cfg_.id, "synced", static_cast<double>(both));
+  publish_people_counts();
+  set_readiness("first poll cycle running");
+  logger().info(
+    "tenant_started",
+    {log::kv("tenant", cfg_.id), log::kv("persons", p.people.people.size()),
+     log::kv("synced", maps.both),
+     log::kv("teams_only", p.teams.size() - maps.both),
+     log::kv("conflicts", p.people.conflicts.size())});
+  return true;
+}
+
+void tenant_runtime::rebuild_teams_accounts() {
+  auto& p = *parts_;
+  p.teams.clear();
+  for (const auto& [id, e] : p.directory) {
+    p.teams.push_back(
+      teams_account{e.id, e.user_principal_name, e.mail, e.display_name});
+  }
+}
+
+void tenant_runtime::rebuild_agents(
+  const std::vector<connect::user_summary>& users) {
+  auto& p = *parts_;
+  p.agents.clear();
+  for (const auto& u : users) {
+    auto mail = p.emails.find(u.id);
+    p.agents.push_back(connect_account{
+      u.id, u.username, mail == p.emails.end() ? "" : mail->second,
+      u.username});
+  }
+}
+
+void tenant_runtime::match_people() {
+  auto& p = *parts_;
+  std::vector<identity_key> order;
+  for (auto k : cfg_.identity.match_order) {
+    order.push_back(to_identity_key(k));
+  }
+
+  // ListUsers has no e-mail. DescribeUser (rate limited) is read once per
+  // agent, and only for agents the keys before `mail` leave unpaired.
+  auto mail_at = std::find(order.begin(), order.end(), identity_key::mail);
+  if (mail_at != order.end()) {
+    std::vector<identity_key> before{order.begin(), mail_at};
+    auto first = match_identities(p.teams, p.agents, p.mapping, before);
+    std::set<size_t> paired;
+    for (const auto& person : first.people) {
+      if (person.connect && person.teams) {
+        paired.insert(*person.connect);
+      }
+    }
+    for (size_t i = 0; i < p.agents.size(); ++i) {
+      auto& agent = p.agents[i];
+      if (paired.count(i) != 0 || p.emails.count(agent.user_id) != 0) {
+        continue;
+      }
+      auto body = p.connect->call(
+        connect::build_describe_user(cfg_.connect.instance_id, agent.user_id));
+      if (!body && body.err().code == sync_error::throttled &&
+          body.err().http_status == 0) {
+        std::this_thread::sleep_for(body.err().retry_after);
+        --i; // the tenant's limiter said wait: ask again
+        continue;
+      }
+      // A failed DescribeUser leaves the agent to the other keys until the
+      // next directory round asks again.
+      if (body && body->status == 200) {
+        if (auto d = connect::parse_describe_user(body->body)) {
+          p.emails[agent.user_id] = d->email;
+          agent.email = d->email;
+        }
+      }
+    }
+  }
+
+  auto result = match_identities(p.teams, p.agents, p.mapping, order);
+  for (const auto& problem : result.problems) {
+    logger().warning("mapping_problem",
+                     {log::kv("tenant", cfg_.id), log::kv("detail", problem)});
+  }
+
+  // A conflict is logged when it appears, not again at every round.
+  auto known = [&](const identity_conflict& c) {
+    return std::any_of(p.people.conflicts.begin(), p.people.conflicts.end(),
+                       [&](const identity_conflict& k) {
+                         return k.key == c.key && k.teams_ids == c.teams_ids &&
+                                k.connect_ids == c.connect_ids;
+                       });
+  };
+  for (const auto& conflict : result.conflicts) {
+    if (known(conflict)) {
+      continue;
+    }
+    std::string teams_ids;
+    std::string connect_ids;
+    for (const auto& id : conflict.teams_ids) {
+      teams_ids += (teams_ids.empty() ? "" : ",") + id;
+    }
+    for (const auto& id : conflict.connect_ids) {
+      connect_ids += (connect_ids.empty() ? "" : ",") + id;
+    }
+    logger().warning("identity_conflict",
+                     {log::kv("tenant", cfg_.id), log::kv("key", conflict.key),
+                      log::kv("teams_users", teams_ids),
+                      log::kv("connect_users", connect_ids)});
+  }
+  p.people = std::move(result);
+}
+
+void tenant_runtime::publish_people_counts() {
+  auto& p = *parts_;
+  auto maps = people_maps::of(p);
+  metrics_->set_persons(cfg_.id, "synced", static_cast<double>(maps.both));
   metrics_->set_persons(cfg_.id, "teams_only",
-                        static_cast<double>(p.teams.size() - both));
+                        static_cast<double>(p.teams.size() - maps.both));
   metrics_->set_persons(
     cfg_.id, "connect_only",
     static_cast<double>(p.people.people.size() - p.teams.size()));
   metrics_->set_identity_conflicts(
     cfg_.id, static_cast<double>(p.people.conflicts.size()));
-  {
-    std::lock_guard<std::mutex> guard{mutex_};
-    conflicts_ = p.people.conflicts;
+  std::lock_guard<std::mutex> guard{mutex_};
+  conflicts_ = p.people.conflicts;
+}
+
+void tenant_runtime::refresh_directory(caf::scoped_actor& self) {
+  auto& p = *parts_;
+
+  // Both directories: Graph by delta, Connect by ListUsers.
+  auto round = p.loader->load();
+  if (!round) {
+    logger().warning("directory_refresh_failed",
+                     {log::kv("tenant", cfg_.id),
+                      log::kv("error", round.err().describe())});
+    return;
   }
-  set_readiness("first poll cycle running");
-  logger().info(
-    "tenant_started",
-    {log::kv("tenant", cfg_.id), log::kv("persons", p.people.people.size()),
-     log::kv("synced", both), log::kv("teams_only", p.teams.size() - both),
-     log::kv("conflicts", p.people.conflicts.size())});
-  return true;
+  auto users = connect::list_all_users(*p.connect);
+  if (!users) {
+    logger().warning("connect_users_refresh_failed",
+                     {log::kv("tenant", cfg_.id),
+                      log::kv("error", users.err().describe())});
+    return;
+  }
+  if (round->full) {
+    p.directory.clear();
+  }
+  for (auto& e : round->licensed) {
+    p.directory[e.id] = std::move(e);
+  }
+  for (const auto& id : round->removed) {
+    p.directory.erase(id);
+  }
+
+  // Who was who before, and who is who now: a person is new or changed
+  // when its id is new or its sides point at other accounts.
+  auto sides_of = [&](const matched_person& m) {
+    return (m.teams ? p.teams[*m.teams].graph_id : "") + "|" +
+           (m.connect ? p.agents[*m.connect].user_id : "");
+  };
+  std::map<std::string, std::string> before;
+  for (const auto& m : p.people.people) {
+    before[m.id] = sides_of(m);
+  }
+  rebuild_teams_accounts();
+  rebuild_agents(*users);
+  match_people();
+
+  std::vector<const matched_person*> added;
+  std::set<std::string> now_ids;
+  for (const auto& m : p.people.people) {
+    now_ids.insert(m.id);
+    auto was = before.find(m.id);
+    if (was == before.end() || was->second != sides_of(m)) {
+      added.push_back(&m);
+    }
+  }
+  std::vector<std::string> removed;
+  for (const auto& [id, sides] : before) {
+    if (now_ids.count(id) == 0) {
+      removed.push_back(id);
+    }
+  }
+
+  // New persons start from a fresh read of both their sides.
+  std::vector<std::string> agent_ids;
+  std::vector<std::string> graph_ids;
+  for (const auto* m : added) {
+    if (m->connect) {
+      agent_ids.push_back(p.agents[*m->connect].user_id);
+    }
+    if (m->teams) {
+      graph_ids.push_back(p.teams[*m->teams].graph_id);
+    }
+  }
+  std::map<std::string, std::string> live_state;
+  if (!agent_ids.empty()) {
+    if (auto data = connect::read_current_user_data(*p.connect, agent_ids)) {
+      for (const auto& d : *data) {
+        live_state[d.user_id] = d.effective_state;
+      }
+    }
+  }
+  std::map<std::string, presence> observed;
+  if (!graph_ids.empty()) {
+    if (auto read = graph::read_presences(*p.http, *p.tokens, *p.budget,
+                                          p.where, graph_ids)) {
+      for (auto& r : *read) {
+        observed[normalise_identity(r.id)] = r.value;
+      }
+    }
+  }
+
+  // Adapters learn the new maps before the supervisor the new persons, so
+  // a first write of a new person finds its account.
+  auto maps = people_maps::of(p);
+  self->send(p.teams_writer, graph::graph_id_update{maps.graph_of});
+  self->send(p.connect_writer, connect::people_update{maps.agent_of});
+  self->send(p.consumer, connect::people_update{maps.person_of_id});
+  self->send(p.poller, graph::polled_users_update{maps.polled});
+  for (const auto& id : removed) {
+    self->send(p.supervisor, actors::remove_person{id});
+  }
+  for (const auto* m : added) {
+    self->send(p.supervisor,
+               actors::add_person{make_init(p, *m, live_state, observed)});
+  }
+  publish_people_counts();
+  logger().info("directory_refreshed",
+                {log::kv("tenant", cfg_.id), log::kv("full", round->full),
+                 log::kv("persons", p.people.people.size()),
+                 log::kv("added", added.size()),
+                 log::kv("removed", removed.size())});
 }
 
 // -- running -----------------------------------------------------------------
@@ -772,23 +965,10 @@ void tenant_runtime::periodic() {
       }
     }
 
-    // The directory's delta round keeps the cache current.
-    // TODO: users that appear or disappear are logged but not yet added
-    // to or removed from the running person actors; that needs the
-    // supervisor, poller, writers and consumer to take updates.
+    // The directory's delta round adds and removes persons.
     if (now >= next_directory) {
       next_directory = now + cfg_.sync.directory_interval;
-      auto round = p.directory->load();
-      if (!round) {
-        logger().warning("directory_refresh_failed",
-                         {log::kv("tenant", cfg_.id),
-                          log::kv("error", round.err().describe())});
-      } else {
-        logger().info("directory_refreshed",
-                      {log::kv("tenant", cfg_.id),
-                       log::kv("changed", round->licensed.size()),
-                       log::kv("removed", round->removed.size())});
-      }
+      refresh_directory(self);
     }
 
     if (now - last_summary >= 60s) {

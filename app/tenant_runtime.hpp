@@ -31,6 +31,10 @@ namespace presync::metrics {
 class sync_metrics;
 } // namespace presync::metrics
 
+namespace presync::connect {
+struct user_summary;
+} // namespace presync::connect
+
 namespace presync::app {
 
 /// Counters of one tenant since start, for the summary line.
@@ -103,6 +107,11 @@ class tenant_runtime {
  private:
   void run();
   bool start_sequence();
+  void rebuild_teams_accounts();
+  void rebuild_agents(const std::vector<connect::user_summary>& users);
+  void match_people();
+  void refresh_directory(caf::scoped_actor& self);
+  void publish_people_counts();
   void periodic();
   void log_summary(const tenant_totals& now, const tenant_totals& before,
                    std::chrono::seconds span);

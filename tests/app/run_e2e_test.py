@@ -135,6 +135,7 @@ tenants:
     sync:
       min_hold: 2s
       teams_poll_interval: 1s
+      directory_interval: 2s
 """)
     env = dict(os.environ, PRESYNC_GRAPH_SECRET=GRAPH_SECRET,
                AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY=AWS_SECRET,
@@ -233,10 +234,26 @@ tenants:
     check(not [w for w in writes if w["userId"] == graph[3]],
           "the short Lunch of agent 3 was not written to Teams")
 
+    # A new agent with a new Teams account is picked up by the directory
+    # round and synced without a restart.
+    new_agent = control(cport, "POST", "agents", {
+        "username": "agent0005@example.com", "email": "agent0005@example.com",
+        "first_name": "New", "last_name": "Agent"})["agents"][0]["id"]
+    graph[5] = control(gport, "POST", "users", {
+        "displayName": "New Agent", "mail": "agent0005@example.com",
+        "userPrincipalName": "agent0005@example.com"})["id"]
+    agent[5] = new_agent
+    wait_until("the directory round pairs the new accounts",
+               lambda: "agent0005" in open(log_path).read() or
+               '"added":1' in open(log_path).read(), 30)
+    control(cport, "POST", f"agents/{agent[5]}/login")
+    wait_until("the new agent's login shows Available in Teams",
+               lambda: session(5) == "Available/Available")
+
     # Metrics.
     _, metrics = call(metrics_port, "GET", "/metrics")
-    check('presync_persons{kind="synced",tenant="e2e"} 3' in metrics,
-          "presync_persons counts 3 synced persons")
+    check('presync_persons{kind="synced",tenant="e2e"} 4' in metrics,
+          "presync_persons counts 4 synced persons")
     check('presync_identity_conflicts{tenant="e2e"} 1' in metrics,
           "presync_identity_conflicts is 1")
     check('presync_writes_total{result="ok",side="connect",tenant="e2e"} 2'
