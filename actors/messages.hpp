@@ -11,6 +11,7 @@
 #include "protocol/person.hpp"
 #include "protocol/status.hpp"
 #include "protocol/time.hpp"
+#include "protocol/write_queue.hpp"
 
 #include <caf/all.hpp>
 
@@ -144,6 +145,15 @@ struct remove_person {
   std::string id;
 };
 
+/// New sync settings for a running tenant (config reload): every person
+/// takes them at once, running holds keep their due; the queues take
+/// their new limits.
+struct settings_update {
+  std::shared_ptr<const sync_settings> sync;
+  write_queue_settings teams_limits;
+  write_queue_settings connect_limits;
+};
+
 // -- writes between queue and writer ----------------------------------------
 
 /// One attempt a write queue asks its writer to make. The writer answers
@@ -217,6 +227,8 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(presync::actors::person_snapshot)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(presync::actors::journal_entries)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(presync::actors::add_person)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(presync::actors::remove_person)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(presync::actors::settings_update)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(presync::write_queue_settings)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(presync::actors::write_dispatch)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(presync::actors::write_attempted)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(presync::actors::supervisor_counters)

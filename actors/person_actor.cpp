@@ -81,6 +81,9 @@ caf::behavior person_actor(person_actor_type* self, person_actor_args args) {
   person_effects fx;
   if (args.snapshot) {
     self->state.machine.emplace(*args.snapshot);
+    if (args.settings) {
+      self->state.machine->set_settings(args.settings); // a reload since
+    }
     self->state.last_seq = args.last_seq;
 
     // Timers that fell due while the actor was down fire now, before the
@@ -120,6 +123,9 @@ caf::behavior person_actor(person_actor_type* self, person_actor_args args) {
       person_effects fx;
       self->state.machine->on_timer(kind, generation, now, fx);
       apply(self, args, fx, now);
+    },
+    [self](const settings_update& u) {
+      self->state.machine->set_settings(u.sync);
     },
     [self](caf::get_atom, view_atom, const std::string&) {
       return self->state.machine->view();

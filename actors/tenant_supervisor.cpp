@@ -297,6 +297,23 @@ caf::behavior tenant_supervisor(tenant_supervisor_type* self,
       return found == self->state.people.end() ? caf::actor{}
                                                : found->second.child;
     },
+    [self](const settings_update& u) {
+      // Persons spawned from now on, restarted ones included, get the new
+      // settings; running ones are told.
+      auto& st = self->state;
+      st.cfg.sync = u.sync;
+      st.cfg.teams_limits = u.teams_limits;
+      st.cfg.connect_limits = u.connect_limits;
+      for (auto& [id, slot] : st.people) {
+        if (slot.child) {
+          self->send(slot.child, u);
+        }
+      }
+      self->send(st.teams_queue, u.teams_limits);
+      self->send(st.connect_queue, u.connect_limits);
+      log(self, "info", "settings_applied", "",
+          std::to_string(st.people.size()) + " persons");
+    },
     [self](add_person& a) {
       auto id = a.init.id;
       remove(self, id);

@@ -108,7 +108,7 @@ using tenant_supervisor_type = caf::stateful_actor<tenant_supervisor_state>;
 /// (get_atom, counters_atom) -> supervisor_counters,
 /// (get_atom, child_atom, person) -> caf::actor (test only),
 /// (get_atom, queues_atom) -> std::vector<caf::actor>, add_person,
-/// remove_person and
+/// remove_person, settings_update and
 /// (stop_atom), which ends every actor of the tenant and the supervisor.
 caf::behavior tenant_supervisor(tenant_supervisor_type* self,
                                 tenant_config cfg);

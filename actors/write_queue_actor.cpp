@@ -62,6 +62,9 @@ caf::behavior write_queue_actor(write_queue_actor_type* self,
       self->state.queue->on_wakeup(now, qe);
       handle(self, args, qe, now);
     },
+    [self](const write_queue_settings& s) {
+      self->state.queue->reconfigure(s);
+    },
     [self](caf::get_atom, depth_atom) {
       const auto& q = *self->state.queue;
       return static_cast<uint64_t>(q.waiting_count() + q.in_flight_count());

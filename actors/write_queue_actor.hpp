@@ -30,7 +30,8 @@ struct write_queue_state {
 using write_queue_actor_type = caf::stateful_actor<write_queue_state>;
 
 /// Runs one write queue. Handles write_request (from person actors),
-/// write_attempted (from the writer) and (get_atom, depth_atom) ->
+/// write_attempted (from the writer), write_queue_settings (new limits)
+/// and (get_atom, depth_atom) ->
 /// uint64_t, the writes it holds (waiting plus in flight). It schedules a
 /// wake-up only while something waits, so it never keeps the actor system alive
 /// on its own.

@@ -253,5 +253,32 @@ TEST_F(TenantSupervisor, AddedPersonSyncsAndRemovedPersonIsForgotten) {
             std::vector<std::string>{"17s teams carol Busy/InACall"});
 }
 
+TEST_F(TenantSupervisor, NewSettingsApplyToRunningAndRestartedPersons) {
+  auto sup = start(throw_on_boom);
+  advance_to(1s);
+
+  // A reload shortens min_hold to 5 s and maps OnContact elsewhere.
+  auto next = std::make_shared<sync_settings>();
+  next->min_hold = 5s;
+  next->connect_to_teams.entries.insert(
+    next->connect_to_teams.entries.begin(),
+    {"OnContact", teams_target::of({"DoNotDisturb", "Presenting"})});
+  self_->send(sup, settings_update{next, {}, {}});
+  run();
+  send(sup, connect_change{"alice", "OnContact", 1000});
+
+  // bob crashes and restarts from a snapshot taken before the reload.
+  advance_to(2s);
+  send(sup, connect_change{"bob", "Boom", 2000});
+  advance_to(3s);
+  send(sup, connect_change{"bob", "OnContact", 3000});
+  advance_to(30s);
+
+  EXPECT_EQ(describe(writes(writer_)),
+            (std::vector<std::string>{"6s teams alice DoNotDisturb/Presenting",
+                                      "8s teams bob DoNotDisturb/Presenting"}));
+  EXPECT_TRUE(was_logged("settings_applied", ""));
+}
+
 } // namespace
 } // namespace presync::actors::testing
