@@ -1,5 +1,6 @@
 // presync: the command line. Each subcommand lives in its own unit; this
 // file only dispatches.
+#include "app/demo_cmd.hpp"
 #include "app/run_cmd.hpp"
 #include "app/scenarios_cmd.hpp"
 #include "config/check_config.hpp"
@@ -14,6 +15,7 @@ constexpr const char* usage = R"(usage: presync COMMAND [ARGS]
 
 commands:
   run --config FILE    run the sync service
+  demo [OPTIONS]       run a live contact centre on the local emulators
   scenarios DIR...     replay every *.yaml story in DIR on a simulated clock
   check-config FILE    validate a config file and list every problem
   help                 show this text
@@ -35,6 +37,9 @@ int main(int argc, char** argv) {
   }
   if (cmd == "run") {
     return presync::app::run_main(argc - 2, argv + 2);
+  }
+  if (cmd == "demo") {
+    return presync::app::demo_main(argc - 2, argv + 2);
   }
   if (cmd == "scenarios") {
     return presync::app::scenarios_main(argc - 2, argv + 2);
