@@ -23,10 +23,10 @@ build:
 test: setup build
 	ctest --test-dir $(BUILD_DIR) --output-on-failure -j $(JOBS) --timeout 600
 
-# Until the end-to-end demo lands, the demo replays the shared scenarios
-# and prints each story's decision journal.
+# A live contact centre on the emulators; ARGS go to `presync demo`, e.g.
+# make demo ARGS='--agents 2000 --office-users 5000 --duration 10m --seed 7'
 demo: setup build
-	$(BUILD_DIR)/bin/presync scenarios --journal ../shared/scenarios $(ARGS)
+	$(BUILD_DIR)/bin/presync demo $(ARGS)
 
 scenarios: build
 	$(BUILD_DIR)/bin/presync scenarios ../shared/scenarios tests/scenarios
