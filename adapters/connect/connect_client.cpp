@@ -44,6 +44,11 @@ expected<connect_reply> connect_client::call(const api_request& request) {
                        std::move(reply->body)};
 }
 
+void connect_client::set_limits(const connect_limits& limits) {
+  std::lock_guard<std::mutex> guard{mutex_};
+  bucket_.reconfigure(limits.burst, limits.requests_per_second);
+}
+
 uint64_t connect_client::calls_sent() const {
   std::lock_guard<std::mutex> guard{mutex_};
   return calls_sent_;

@@ -56,6 +56,9 @@ class connect_client {
   /// Returns the number of calls sent so far.
   uint64_t calls_sent() const;
 
+  /// Changes the limits (config reload).
+  void set_limits(const connect_limits& limits);
+
  private:
   aws::signed_caller& caller_;
   std::string instance_id_;

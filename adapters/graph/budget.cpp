@@ -10,6 +10,13 @@ presence_budget::presence_budget(double requests, duration window)
               static_cast<double>(std::max<duration::rep>(window.count(), 1))) {
 }
 
+void presence_budget::reconfigure(double requests, duration window) {
+  std::lock_guard lock{mutex_};
+  bucket_.reconfigure(requests, requests * 1000.0 /
+                                  static_cast<double>(std::max<duration::rep>(
+                                    window.count(), 1)));
+}
+
 size_t presence_budget::take(size_t wanted, mono_time now) {
   std::lock_guard lock{mutex_};
   if (hold_ && *hold_ > now) {

@@ -36,6 +36,10 @@ class presence_budget {
   /// (0 while held or empty).
   size_t take(size_t wanted, mono_time now);
 
+  /// Changes the allowance (config reload); tokens held are kept up to
+  /// the new capacity.
+  void reconfigure(double requests, duration window);
+
   /// Holds every caller until `until` (a later hold wins).
   void hold_until(mono_time until);
 
