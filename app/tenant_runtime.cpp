@@ -15,6 +15,7 @@
 #include "adapters/http/client.hpp"
 #include "adapters/log/log.hpp"
 #include "adapters/metrics/metrics.hpp"
+#include "app/tenant_metrics.hpp"
 #include "protocol/identity.hpp"
 
 #include <algorithm>
@@ -163,6 +164,7 @@ struct tenant_runtime::parts {
   std::unique_ptr<connect::memory_checkpoint_store> checkpoints;
 
   live_totals live;
+  std::unique_ptr<tenant_metrics_feed> feed;
   std::map<std::string, graph::directory_entry> directory; ///< by Graph id
   std::vector<teams_account> teams;
   std::vector<connect_account> agents;
@@ -321,6 +323,7 @@ bool tenant_runtime::start_sequence() {
                                                  : log::level::debug;
     http_log.write(level, event, {log::kv("detail", detail)});
   };
+  hc.observe = make_api_observer(cfg_.id, metrics_);
   auto made = http::client::make(hc);
   if (!made) {
     set_readiness("http client: " + made.err().describe());
@@ -341,6 +344,14 @@ bool tenant_runtime::start_sequence() {
   p.tokens = graph::token_provider::make(p.http, std::move(creds), p.where);
   p.budget = std::make_shared<graph::presence_budget>(
     g.presence_requests_per_window, g.presence_window);
+  p.feed = std::make_unique<tenant_metrics_feed>(cfg_.id, metrics_, cfg_);
+  if (auto expiry = client_secret_expiry(env_, g.client_secret_env); !expiry) {
+    logger().warning("secret_expiry_unreadable",
+                     {log::kv("tenant", cfg_.id),
+                      log::kv("error", expiry.err().describe())});
+  } else if (*expiry) {
+    metrics_->set_client_secret_expiry(cfg_.id, **expiry);
+  }
   p.loader =
     std::make_unique<graph::directory_loader>(p.http, p.tokens, p.where);
 
@@ -529,6 +540,7 @@ bool tenant_runtime::start_sequence() {
   auto tenant = cfg_.id;
   auto metrics = metrics_;
   auto* live = &p.live;
+  auto* feed = p.feed.get();
   actors::tenant_config tc;
   tc.tenant = tenant;
   tc.sync = std::make_shared<const sync_settings>(cfg_.sync);
@@ -538,7 +550,8 @@ bool tenant_runtime::start_sequence() {
   tc.connect_writer = p.connect_writer;
   tc.teams_limits = teams_limits;
   tc.connect_limits = connect_limits;
-  tc.on_delivered = [tenant, metrics, live](const actors::person_input& in) {
+  tc.on_delivered = [tenant, metrics, live,
+                     feed](const actors::person_input& in) {
     if (std::holds_alternative<actors::connect_change>(in)) {
       ++live->connect_events;
       metrics->count_source_change(tenant, side::connect);
@@ -546,6 +559,7 @@ bool tenant_runtime::start_sequence() {
       ++live->teams_changes;
       metrics->count_source_change(tenant, side::teams);
     } else if (auto* r = std::get_if<actors::write_result>(&in)) {
+      feed->on_write_result(r->request, r->outcome, graph::steady_now());
       const auto result = r->outcome.result;
       if (r->request.kind == write_kind::refresh) {
         ++live->refreshes;
@@ -564,8 +578,9 @@ bool tenant_runtime::start_sequence() {
       }
     }
   };
-  tc.on_effects = [tenant, metrics, live](const std::string&,
-                                          const person_effects& fx) {
+  tc.on_effects = [tenant, metrics, live, feed](const std::string& person,
+                                                const person_effects& fx) {
+    feed->on_effects(person, fx, graph::steady_now());
     for (const auto& d : fx.decisions) {
       ++live->decisions[static_cast<size_t>(d.what)];
       metrics->count_decision(tenant, d.dir, d.what);
@@ -865,6 +880,7 @@ void tenant_runtime::poll_adapter_counters(caf::scoped_actor& self) {
     ->request(p.poller, 5s, caf::get_atom::value, actors::counters_atom::value)
     .receive(
       [&](const graph::presence_poller_counters& c) {
+        p.feed->on_poller(c, std::chrono::system_clock::now());
         got.poll_cycles = c.cycles_completed;
         got.poll_failures = c.batches_failed;
       },
@@ -873,6 +889,7 @@ void tenant_runtime::poll_adapter_counters(caf::scoped_actor& self) {
     ->request(p.consumer, 5s, caf::get_atom::value, connect::kstats_atom::value)
     .receive(
       [&](const connect::consumer_stats& c) {
+        p.feed->on_consumer(c);
         got.kinesis_calls = c.get_records_calls;
         got.kinesis_records = c.records;
         got.kinesis_malformed = c.malformed;
@@ -964,6 +981,8 @@ void tenant_runtime::periodic() {
         set_readiness("token: " + token_error->describe());
       }
     }
+    p.feed->on_ready(ready());
+    p.feed->collect(self, p.supervisor, *p.tokens, 5s);
 
     // The directory's delta round adds and removes persons.
     if (now >= next_directory) {

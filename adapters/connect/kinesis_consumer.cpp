@@ -232,6 +232,15 @@ void kinesis_consumer::read_shard(reader& r, mono_time now) {
     return;
   }
 
+  // The lag is the worst shard's: a reader that finishes reports 0.
+  r.millis_behind =
+    parsed->next_shard_iterator ? parsed->millis_behind_latest : 0;
+  stats_.millis_behind_latest = 0;
+  for (const auto& [id, other] : readers_) {
+    stats_.millis_behind_latest =
+      std::max(stats_.millis_behind_latest, other.millis_behind);
+  }
+
   // Hand the records over first, then checkpoint the last of them.
   r.backoff = duration{0};
   hand_over(parsed->records);

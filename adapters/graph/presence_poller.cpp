@@ -60,6 +60,7 @@ void batch_done(self_ptr self, uint64_t cycle, size_t readings) {
     ++st.counters.cycles_completed;
     st.counters.last_cycle_requests = i->second.requests;
     st.counters.last_cycle_readings = i->second.readings;
+    st.counters.last_cycle_duration = actors::now_of(self) - i->second.started;
     st.cycles.erase(i);
   }
 }
@@ -84,6 +85,7 @@ void start_cycle(self_ptr self) {
   ++st.counters.cycles_started;
   poll_planner planner{st.args.interval};
   auto& c = st.cycles[id];
+  c.started = actors::now_of(self);
   c.batches = planner.plan(st.ids);
   c.open = c.batches.size();
   for (size_t i = 0; i < c.batches.size(); ++i) {

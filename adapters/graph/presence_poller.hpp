@@ -54,6 +54,10 @@ struct presence_poller_counters {
   uint64_t observations = 0;     ///< teams_observation sent
   uint64_t last_cycle_requests = 0;
   uint64_t last_cycle_readings = 0;
+  /// From the last completed cycle's start to its last answer; batches
+  /// are spread over the interval, so above the interval means falling
+  /// behind.
+  duration last_cycle_duration{0};
   std::string last_failure; ///< error of the last failed batch
 };
 
@@ -66,6 +70,7 @@ struct poll_cycle {
   size_t open = 0;
   uint64_t requests = 0;
   uint64_t readings = 0;
+  mono_time started{};
 };
 
 struct presence_poller_state {

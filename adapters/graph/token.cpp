@@ -243,6 +243,13 @@ std::optional<mono_time> token_cache::refresh_due() const {
   return expires_at_ - margin_;
 }
 
+std::optional<mono_time> token_cache::expires_at() const {
+  if (!token_) {
+    return std::nullopt;
+  }
+  return expires_at_;
+}
+
 bool token_cache::begin_refresh(mono_time now) {
   if (in_flight_ || !needs_refresh(now)) {
     return false;

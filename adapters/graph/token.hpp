@@ -88,6 +88,9 @@ class token_cache {
   /// Returns when the held token should be renewed (nullopt: none held).
   std::optional<mono_time> refresh_due() const;
 
+  /// Returns when the held token expires (nullopt: none held).
+  std::optional<mono_time> expires_at() const;
+
   /// Returns true, and marks a renewal in flight, if the caller should
   /// request a token now; false while one is in flight or none is needed.
   bool begin_refresh(mono_time now);

@@ -68,6 +68,11 @@ uint64_t token_provider::requests_sent() const {
   return requests_sent_;
 }
 
+std::optional<mono_time> token_provider::token_expires_at() const {
+  std::lock_guard lock{mutex_};
+  return cache_.expires_at();
+}
+
 std::optional<error> token_provider::start_refresh_locked() {
   auto request = build_token_request(credentials_, where_);
   if (!request) {

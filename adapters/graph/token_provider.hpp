@@ -47,6 +47,10 @@ class token_provider : public std::enable_shared_from_this<token_provider> {
   /// Returns how many token requests were sent.
   uint64_t requests_sent() const;
 
+  /// Returns when the held token expires, on the provider's clock
+  /// (nullopt: none held, e.g. never fetched or invalidated).
+  std::optional<mono_time> token_expires_at() const;
+
  private:
   token_provider(std::shared_ptr<http::client> http,
                  client_credentials credentials, endpoints where,

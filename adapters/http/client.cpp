@@ -572,8 +572,12 @@ struct client::impl : std::enable_shared_from_this<impl> {
   asio::awaitable<void> run(http_request request, request_options opts,
                             callback done) {
     auto self = shared_from_this();
-    auto deadline = steady::now() + opts.total_timeout;
+    auto started = steady::now();
+    auto deadline = started + opts.total_timeout;
     expected<http_response> result = co_await perform(request, opts, deadline);
+    if (config.observe) {
+      config.observe(request, result, steady::now() - started);
+    }
     done(std::move(result));
   }
 

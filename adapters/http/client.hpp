@@ -31,6 +31,14 @@ enum class log_level : uint8_t { debug, info, warning, error };
 using log_fn =
   std::function<void(log_level, std::string_view event, std::string_view)>;
 
+/// Sees one finished request: what was sent, the answer or the error, and
+/// the time from async_send to the answer (pool wait included). Runs on the
+/// I/O thread before the caller's callback; it must be quick and must not
+/// send. The request still holds its headers: never log or label them.
+using exchange_fn =
+  std::function<void(const http_request&, const expected<http_response>&,
+                     std::chrono::steady_clock::duration elapsed)>;
+
 /// Looks up an environment variable; nullopt when unset.
 using env_fn = std::function<std::optional<std::string>(std::string_view)>;
 
@@ -70,6 +78,9 @@ struct client_config {
 
   /// Receives warnings and debug events; may be empty.
   log_fn log;
+
+  /// Sees every finished request (metrics): may be empty.
+  exchange_fn observe;
 };
 
 /// Counters for tests and metrics.

@@ -1,8 +1,11 @@
 // presync's Prometheus metrics: names with the `presync_` prefix and base
-// units, labels bounded to tenant, direction, side, decision and result
-// (never a person id).
+// units, labels bounded to tenant, direction, side, decision, result, api,
+// operation, status class, source and state (never a person id). The
+// dashboards and alerts in dashboards/ depend on these names: change them
+// together (docs/operations.md lists every family).
 #pragma once
 
+#include "adapters/metrics/api_call.hpp"
 #include "protocol/journal.hpp"
 #include "protocol/messages.hpp"
 
@@ -14,6 +17,7 @@
 
 #include <memory>
 #include <string>
+#include <string_view>
 
 namespace prometheus {
 class Exposer;
@@ -61,6 +65,79 @@ class sync_metrics {
   void observe_propagation_delay(const std::string& tenant, direction dir,
                                  double seconds);
 
+  // -- remote APIs ----------------------------------------------------------
+
+  /// Counts one HTTP request to a remote API by its answer's status class
+  /// ("2xx" ... "5xx", "error" without an answer) and records its latency.
+  void count_api_request(const std::string& tenant, api_call call,
+                         std::string_view status_class, double seconds);
+
+  /// Counts an answer that asked presync to slow down, and the time it
+  /// asked for (Retry-After; 0 when none was given).
+  void count_throttled(const std::string& tenant, api_call call,
+                       double retry_after_seconds);
+
+  /// Sets the configured request budget of `api` in requests per second
+  /// (Graph presence: requests per window / window; Connect: the limiter).
+  void set_api_budget(const std::string& tenant, std::string_view api,
+                      double requests_per_second);
+
+  // -- event sources --------------------------------------------------------
+
+  /// Records how long one presence poll cycle took, first batch sent to
+  /// last batch answered.
+  void observe_poll_cycle(const std::string& tenant, double seconds);
+
+  /// Sets how far the Kinesis consumer is behind the stream's tip
+  /// (MillisBehindLatest of the last answers, the largest over shards).
+  void set_consumer_lag(const std::string& tenant, double seconds);
+
+  /// Sets when `source` (kinesis, teams_poll) last read successfully, as
+  /// Unix time in seconds.
+  void set_source_last_success(const std::string& tenant,
+                               std::string_view source, double unix_seconds);
+
+  /// Counts Kinesis records by what became of them (applied, malformed,
+  /// duplicate, stale, after_logout, unmapped).
+  void count_event_records(const std::string& tenant, std::string_view result,
+                           double n);
+
+  // -- credentials ----------------------------------------------------------
+
+  /// Sets when the tenant's Graph token expires, as Unix time in seconds;
+  /// 0 while no token is held.
+  void set_token_expiry(const std::string& tenant, double unix_seconds);
+
+  /// Sets when the tenant's Graph client secret expires, as Unix time in
+  /// seconds. Only known when the deployment says so (docs/operations.md).
+  void set_client_secret_expiry(const std::string& tenant, double unix_seconds);
+
+  // -- persons and tenants --------------------------------------------------
+
+  /// Sets how many synced persons are in a troubled `state`:
+  /// write_failing (the last write to a side failed), loop_paused,
+  /// supervision_failed (given up after too many restarts). Each person
+  /// counts in its worst state only; the rest are in sync.
+  void set_persons_in_state(const std::string& tenant, std::string_view state,
+                            double count);
+
+  /// Sets whether the tenant is ready (the /readyz condition).
+  void set_tenant_ready(const std::string& tenant, bool ready);
+
+  /// Counts `n` restarted person actors.
+  void count_actor_restarts(const std::string& tenant, double n);
+
+  // -- process --------------------------------------------------------------
+
+  /// Counts one config reload: applied, or rejected (the file was invalid
+  /// and the running config stayed).
+  void count_config_reload(bool applied);
+
+  /// Records how long one store write took.
+  // TODO: nothing calls this yet; the SQLite store arrives with issue 6,
+  // whose writer should time each transaction and call it.
+  void observe_store_write(std::string_view operation, double seconds);
+
   prometheus::Registry& registry() { return *registry_; }
 
  private:
@@ -75,6 +152,21 @@ class sync_metrics {
   prometheus::Family<prometheus::Gauge>& persons_;
   prometheus::Family<prometheus::Gauge>& identity_conflicts_;
   prometheus::Family<prometheus::Histogram>& propagation_delay_;
+  prometheus::Family<prometheus::Counter>& api_requests_;
+  prometheus::Family<prometheus::Histogram>& api_duration_;
+  prometheus::Family<prometheus::Counter>& throttled_;
+  prometheus::Family<prometheus::Counter>& throttled_seconds_;
+  prometheus::Family<prometheus::Gauge>& api_budget_;
+  prometheus::Family<prometheus::Histogram>& poll_cycle_;
+  prometheus::Family<prometheus::Gauge>& consumer_lag_;
+  prometheus::Family<prometheus::Gauge>& source_last_success_;
+  prometheus::Family<prometheus::Counter>& event_records_;
+  prometheus::Family<prometheus::Gauge>& token_expiry_;
+  prometheus::Family<prometheus::Gauge>& secret_expiry_;
+  prometheus::Family<prometheus::Gauge>& persons_in_state_;
+  prometheus::Family<prometheus::Gauge>& tenant_ready_;
+  prometheus::Family<prometheus::Counter>& config_reloads_;
+  prometheus::Family<prometheus::Histogram>& store_write_;
 };
 
 /// Serves a registry on its own port (`/metrics`).

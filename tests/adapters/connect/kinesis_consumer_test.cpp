@@ -45,6 +45,7 @@ struct fake_shard {
   std::vector<std::string> data;
   bool closed = false;
   int first_sequence = 100;
+  int64_t millis_behind = 0; ///< MillisBehindLatest of every answer
 };
 
 /// An error the fake answers the next call of `op` with.
@@ -167,7 +168,8 @@ class fake_stream {
       out +=
         R"("NextShardIterator":")" + s.id + "|" + std::to_string(pos) + "\"";
     }
-    return out + R"(,"MillisBehindLatest":0})";
+    return out + R"(,"MillisBehindLatest":)" + std::to_string(s.millis_behind) +
+           "}";
   }
 
   simdjson::dom::parser parser_;
@@ -326,4 +328,28 @@ TEST_F(KinesisConsumerTest, EventsOfUnmappedAgentsAreCountedNotSent) {
   EXPECT_TRUE(out_.empty());
   EXPECT_EQ(c.stats().unmapped, 1u);
   EXPECT_EQ(store_.get("sh-0"), std::optional<std::string>{"100"});
+}
+
+TEST_F(KinesisConsumerTest, LagIsTheLargestMillisBehindLatestOfTheShards) {
+  stream_.shards = {{"sh-0", "", {}, false, 100, 1500},
+                    {"sh-1", "", {}, false, 5000, 4000}};
+  auto c = make();
+
+  c.poll(mono_time{});
+
+  EXPECT_EQ(stream_.get_records_calls, 2);
+  EXPECT_EQ(c.stats().millis_behind_latest, 4000);
+}
+
+TEST_F(KinesisConsumerTest, LagFallsWhenTheConsumerCatchesUp) {
+  stream_.shards = {{"sh-0", "", {}, false, 100, 4000}};
+  auto c = make();
+  mono_time next = c.poll(mono_time{});
+  ASSERT_EQ(c.stats().millis_behind_latest, 4000);
+
+  stream_.shards[0].millis_behind = 0;
+  c.poll(next);
+
+  EXPECT_EQ(stream_.get_records_calls, 2);
+  EXPECT_EQ(c.stats().millis_behind_latest, 0);
 }

@@ -428,6 +428,9 @@ TEST_F(GraphActors, PollsFiveThousandUsersInEightRequestsPerCycle) {
   EXPECT_EQ(c.cycles_completed, 3u);
   EXPECT_EQ(c.last_cycle_requests, 8u);
   EXPECT_EQ(c.last_cycle_readings, 5000u);
+  // The last of 8 batches goes out 7/8 into the 2 s interval.
+  EXPECT_GE(c.last_cycle_duration, 1750ms);
+  EXPECT_LT(c.last_cycle_duration, 20s);
   EXPECT_EQ(c.batches_failed, 0u) << c.last_failure;
   EXPECT_EQ(c.requests_sent, 24u);
   EXPECT_EQ(c.observations, 5001u);

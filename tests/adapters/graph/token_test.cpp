@@ -168,6 +168,17 @@ TEST(TokenCache, OneRenewalInFlightAtATime) {
   EXPECT_FALSE(cache.begin_refresh(at(4s)));
 }
 
+TEST(TokenCache, ExpiryIsKnownOnlyWhileATokenIsHeld) {
+  token_cache cache;
+  EXPECT_EQ(cache.expires_at(), std::nullopt);
+
+  cache.store({secret{"t"}, 3600s}, at(10s));
+  EXPECT_EQ(cache.expires_at(), at(10s + 60min));
+
+  cache.invalidate();
+  EXPECT_EQ(cache.expires_at(), std::nullopt);
+}
+
 TEST(TokenCache, InvalidateAfter401ForcesRenewal) {
   token_cache cache;
   cache.store({secret{"t"}, 3600s}, at(0s));

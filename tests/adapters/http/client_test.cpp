@@ -682,6 +682,37 @@ TEST_F(HttpClient, DestroyingTheClientCancelsRequestsInFlight) {
   EXPECT_EQ(r.err().code, sync_error::canceled);
 }
 
+TEST_F(HttpClient, ObserverSeesEachAnswerAndEachFailureBeforeTheCaller) {
+  test_server server{tls_server("observed")};
+  uint16_t closed_port = 0;
+  {
+    asio::io_context io;
+    tcp::acceptor a{io, tcp::endpoint{asio::ip::make_address("127.0.0.1"), 0}};
+    closed_port = a.local_endpoint().port();
+  }
+  std::vector<std::string> seen;
+  auto cfg = trusting_config();
+  cfg.observe = [&seen](const http_request& req,
+                        const expected<http_response>& answer,
+                        std::chrono::steady_clock::duration elapsed) {
+    EXPECT_GE(elapsed, std::chrono::steady_clock::duration::zero());
+    seen.push_back(req.url + " " +
+                   (answer ? std::to_string(answer->status)
+                           : std::string{to_string(answer.err().code)}));
+  };
+  auto c = make(std::move(cfg));
+  const auto good = url(true, "localhost", server.port(), "/v1.0/me");
+  const auto refused = url(false, "127.0.0.1", closed_port);
+
+  auto first = c->send(get(good), short_timeouts());
+  auto second = c->send(get(refused), short_timeouts());
+
+  ASSERT_TRUE(first) << first.err().describe();
+  ASSERT_FALSE(second);
+  EXPECT_EQ(
+    seen, (std::vector<std::string>{good + " 200", refused + " unavailable"}));
+}
+
 TEST_F(HttpClient, BadUrlIsConfigInvalid) {
   auto c = make(trusting_config());
 

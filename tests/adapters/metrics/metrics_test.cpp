@@ -40,6 +40,89 @@ TEST(SyncMetrics, PropagationDelayIsAHistogramInSeconds) {
             std::string::npos);
 }
 
+TEST(SyncMetrics, ApiRequestsCountByOperationAndStatusClass) {
+  auto registry = std::make_shared<prometheus::Registry>();
+  sync_metrics m{registry};
+
+  m.count_api_request("acme", {"graph", "get_presences"}, "2xx", 0.03);
+  m.count_api_request("acme", {"graph", "get_presences"}, "2xx", 0.2);
+  m.count_throttled("acme", {"graph", "batch"}, 2.5);
+  m.count_throttled("acme", {"graph", "get_presences"}, 1.5);
+
+  auto text = render(*registry);
+  EXPECT_NE(text.find("presync_api_requests_total{api=\"graph\","
+                      "operation=\"get_presences\",status_class=\"2xx\","
+                      "tenant=\"acme\"} 2"),
+            std::string::npos)
+    << text;
+  EXPECT_NE(
+    text.find("presync_api_request_duration_seconds_count{api=\"graph\","
+              "operation=\"get_presences\",tenant=\"acme\"} 2"),
+    std::string::npos)
+    << text;
+  EXPECT_NE(text.find("presync_api_throttled_seconds_total{api=\"graph\","
+                      "tenant=\"acme\"} 4"),
+            std::string::npos)
+    << text;
+}
+
+TEST(SyncMetrics, ConfigReloadOutcomesExistBeforeTheFirstReload) {
+  auto registry = std::make_shared<prometheus::Registry>();
+  sync_metrics m{registry};
+
+  auto before = render(*registry);
+  m.count_config_reload(false);
+  auto after = render(*registry);
+
+  EXPECT_NE(before.find("presync_config_reloads_total{result=\"applied\"} 0"),
+            std::string::npos)
+    << before;
+  EXPECT_NE(before.find("presync_config_reloads_total{result=\"rejected\"} 0"),
+            std::string::npos);
+  EXPECT_NE(after.find("presync_config_reloads_total{result=\"rejected\"} 1"),
+            std::string::npos)
+    << after;
+}
+
+TEST(SyncMetrics, GaugesCarryUnixSecondsAndStates) {
+  auto registry = std::make_shared<prometheus::Registry>();
+  sync_metrics m{registry};
+
+  m.set_token_expiry("acme", 1767225600);
+  m.set_persons_in_state("acme", "loop_paused", 2);
+  m.set_consumer_lag("acme", 1.5);
+  m.set_tenant_ready("acme", true);
+
+  auto text = render(*registry);
+  EXPECT_NE(text.find("presync_graph_token_expiry_timestamp_seconds{"
+                      "tenant=\"acme\"} 1767225600"),
+            std::string::npos)
+    << text;
+  EXPECT_NE(text.find("presync_persons_in_state{state=\"loop_paused\","
+                      "tenant=\"acme\"} 2"),
+            std::string::npos);
+  EXPECT_NE(text.find("presync_consumer_lag_seconds{tenant=\"acme\"} 1.5"),
+            std::string::npos);
+  EXPECT_NE(text.find("presync_tenant_ready{tenant=\"acme\"} 1"),
+            std::string::npos);
+}
+
+TEST(SyncMetrics, StoreWriteLatencyIsEmptyUntilTheStoreWrites) {
+  auto registry = std::make_shared<prometheus::Registry>();
+  sync_metrics m{registry};
+
+  auto before = render(*registry);
+  m.observe_store_write("checkpoint", 0.002);
+  auto after = render(*registry);
+
+  EXPECT_EQ(before.find("presync_store_write_duration_seconds_count"),
+            std::string::npos);
+  EXPECT_NE(after.find("presync_store_write_duration_seconds_count{"
+                       "operation=\"checkpoint\"} 1"),
+            std::string::npos)
+    << after;
+}
+
 TEST(MetricsServer, BindsAFreeLoopbackPort) {
   auto registry = std::make_shared<prometheus::Registry>();
 
