@@ -5,7 +5,8 @@ JOBS ?= 2
 CMAKE_FLAGS ?=
 ARGS ?=
 
-.PHONY: setup build test demo scenarios asan format format-check clean
+.PHONY: setup build test demo scenarios asan format format-check ops-check \
+	clean
 
 setup:
 	@bash deploy/install-packages.sh
@@ -37,6 +38,11 @@ asan:
 	  CMAKE_FLAGS="-DPRESYNC_WERROR=ON -DPRESYNC_SANITIZE=address,undefined" build
 	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
 	  ctest --test-dir build-asan --output-on-failure -j $(JOBS) --timeout 900
+
+# Metrics, rules, dashboards, manifests and the Dockerfile, checked without
+# a cluster (tests/ops/ops_check.sh says what each step does).
+ops-check: setup build
+	bash tests/ops/ops_check.sh $(BUILD_DIR)/bin
 
 format:
 	git ls-files '*.cpp' '*.hpp' | xargs clang-format -i
