@@ -10,6 +10,8 @@
    _bucket, _sum and _count series), and every recorded name a dashboard
    uses is recorded in dashboards/rules/presync.rules.yaml.
 3. Panel ids are unique and no two panels overlap on the grid.
+4. docs/operations.md has a section for every alert, which the alert's
+   runbook annotation links, and lists every declared metric family.
 
 Usage: check_dashboards.py [ROOT]   exit 1 on any failure
 """
@@ -66,9 +68,14 @@ def substitute(expr):
     return expr
 
 
+def family_names():
+    source = (ROOT / "adapters/metrics/metrics.cpp").read_text()
+    return set(re.findall(r'\.Name\("(presync_\w+)"\)', source))
+
+
 def declared_families():
     source = (ROOT / "adapters/metrics/metrics.cpp").read_text()
-    names = set(re.findall(r'\.Name\("(presync_\w+)"\)', source))
+    names = family_names()
     histograms = set(re.findall(
         r'BuildHistogram\(\)\s*\.Name\("(presync_\w+)"\)', source))
     series = set(names)
@@ -146,6 +153,19 @@ def main():
         check(len(ids) == len(set(ids)), f"{name}: panel ids are unique")
         clashes = overlaps(dashboard)
         check(not clashes, f"{name}: no panels overlap {clashes or ''}")
+
+    docs = (ROOT / "docs/operations.md").read_text()
+    sections = set(re.findall(r"^### (\w+)$", docs, re.M))
+    for rule in (r for g in rules["groups"] for r in g["rules"]):
+        if "alert" not in rule:
+            continue
+        name = rule["alert"]
+        check(name in sections and rule["annotations"].get("runbook") ==
+              f"docs/operations.md#{name.lower()}",
+              f"docs/operations.md explains {name} and its runbook links it")
+    for name in sorted(family_names()):
+        check(f"| `{name}` |" in docs,
+              f"docs/operations.md lists {name}")
 
     ok, output = promtool_parses(all_exprs)
     check(ok, f"promtool parses all {len(all_exprs)} dashboard queries")
