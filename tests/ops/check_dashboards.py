@@ -24,8 +24,7 @@ import tempfile
 
 import yaml
 
-ROOT = pathlib.Path(sys.argv[1] if len(sys.argv) > 1 else
-                    pathlib.Path(__file__).resolve().parents[2])
+ROOT = pathlib.Path(__file__).resolve().parents[2]  # main() may change it
 RESULTS = {"passed": 0, "failed": 0}
 
 # Grafana's variables and the values the check substitutes for them.
@@ -116,6 +115,9 @@ def overlaps(dashboard):
 
 
 def main():
+    global ROOT
+    if len(sys.argv) > 1:
+        ROOT = pathlib.Path(sys.argv[1])
     rules_file = ROOT / "dashboards/rules/presync.rules.yaml"
     rules = yaml.safe_load(rules_file.read_text())
     families = declared_families()
