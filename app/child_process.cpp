@@ -31,10 +31,12 @@ std::string describe_status(int status) {
   return "ended (wait status " + std::to_string(status) + ")";
 }
 
-/// Opens an output file for the child; close-on-exec in the parent (dup2
-/// clears the flag on the child's copy).
+/// Opens an output file for the child, emptied first: first_line() must
+/// not read what an earlier run left there. Close-on-exec in the parent
+/// (dup2 clears the flag on the child's copy).
 int open_output(const std::string& path) {
-  return ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+  return ::open(path.c_str(),
+                O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0644);
 }
 
 /// Runs in the child between fork and exec: only async-signal-safe calls.

@@ -23,7 +23,7 @@ namespace presync::app {
 struct child_spec {
   std::string name;              ///< for messages, e.g. "kinesalite"
   std::vector<std::string> argv; ///< argv[0]: a path, or a name in PATH
-  std::string stdout_file;       ///< created or appended to
+  std::string stdout_file;       ///< created, or emptied if it exists
   std::string stderr_file;       ///< may equal stdout_file
   std::vector<std::string> env;  ///< NAME=value added to the environment
 };

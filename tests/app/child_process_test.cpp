@@ -58,6 +58,23 @@ TEST_F(ChildProcess, ReadsTheFirstLineAndStopsWithSigterm) {
   EXPECT_TRUE(gone(c->pid()));
 }
 
+TEST_F(ChildProcess, FirstLineIgnoresAnEarlierRunsOutput) {
+  auto spec = shell("rerun", "echo 'listening 127.0.0.1:2'; exec sleep 60");
+  {
+    std::FILE* f = std::fopen(spec.stdout_file.c_str(), "w");
+    ASSERT_NE(f, nullptr);
+    std::fputs("listening 127.0.0.1:1\n", f);
+    std::fclose(f);
+  }
+
+  auto c = child_process::start(std::move(spec));
+  ASSERT_TRUE(c);
+  auto line = c->first_line(10s);
+
+  ASSERT_TRUE(line);
+  EXPECT_EQ(*line, "listening 127.0.0.1:2");
+}
+
 TEST_F(ChildProcess, EarlyExitQuotesStderr) {
   auto c = child_process::start(
     shell("broken", "echo 'port already in use' >&2; exit 3"));
