@@ -58,6 +58,7 @@ void write_user_record(json_writer& w, const user_record& u) {
   w.member("teamsPlanStatus", u.teams_plan_status);
   w.key("teamsPlanDisabled").boolean(u.teams_plan_disabled);
   w.key("teamsUser").boolean(is_teams_user(u));
+  w.member_or_null("teamsNumber", u.teams_number);
   w.end_object();
 }
 
@@ -85,6 +86,11 @@ std::string apply_user_fields(simdjson::dom::object o, user_record& u) {
   }
   if (read_string(o, "teamsPlanStatus", s) == field::ok) {
     u.teams_plan_status = s;
+  }
+  if (auto f = read_string(o, "teamsNumber", s); f == field::ok) {
+    u.teams_number = s;
+  } else if (f == field::wrong_type) {
+    u.teams_number.clear();
   }
   simdjson::dom::array phones;
   if (o["businessPhones"].get(phones) == simdjson::SUCCESS) {
@@ -301,7 +307,16 @@ service::control_user(const http_request& req,
         return control_error(400, "users/" + id + ": " + err);
       }
     }
-    world_.put_user(u);
+
+    // The Teams number lives in Teams, not in Entra: alone it is no
+    // users/delta change.
+    user_record entra_only = it->second;
+    entra_only.teams_number = u.teams_number;
+    if (entra_only == u) {
+      world_.set_teams_number(id, u.teams_number);
+    } else {
+      world_.put_user(u);
+    }
     json_writer w;
     write_user_record(w, u);
     return control_json(200, w.str());
@@ -456,14 +471,18 @@ http_response service::control_knobs(const http_request& req) {
       return "";
     };
     std::string err;
-    for (auto e : {number("throttleLimit", next.throttle_limit, 0, 1e9),
-                   number("throttleWindowMs", next.throttle_window_ms, 1, 1e9),
-                   number("errorRate", next.error_rate, 0, 1),
-                   number("errorSeed", next.error_seed, 0, 1e18),
-                   number("latencyMs", next.latency_ms, 0, 600000),
-                   number("resetRate", next.reset_rate, 0, 1),
-                   number("resetNext", next.reset_next, 0, 1e9),
-                   number("tokenLifetimeS", next.token_lifetime_s, 1, 1e7)}) {
+    for (auto e :
+         {number("throttleLimit", next.throttle_limit, 0, 1e9),
+          number("throttleWindowMs", next.throttle_window_ms, 1, 1e9),
+          number("errorRate", next.error_rate, 0, 1),
+          number("errorSeed", next.error_seed, 0, 1e18),
+          number("latencyMs", next.latency_ms, 0, 600000),
+          number("resetRate", next.reset_rate, 0, 1),
+          number("resetNext", next.reset_next, 0, 1e9),
+          number("tokenLifetimeS", next.token_lifetime_s, 1, 1e7),
+          number("failNext", next.fail_next, 0, 1e9),
+          number("failStatus", next.fail_status, 400, 599),
+          number("failRetryAfterMs", next.fail_retry_after_ms, 0, 600000)}) {
       if (err.empty()) {
         err = e;
       }
@@ -476,6 +495,9 @@ http_response service::control_knobs(const http_request& req) {
     }
     if (read_bool(o, "secretExpired", b) == field::ok) {
       next.secret_expired = b;
+    }
+    if (read_bool(o, "teamsConfigDenied", b) == field::ok) {
+      next.teams_config_denied = b;
     }
     if (next.error_seed != k.error_seed) {
       world_.rng.seed(next.error_seed);
@@ -501,6 +523,10 @@ http_response service::control_knobs(const http_request& req) {
   w.key("tokenEndpointDown").boolean(k.token_endpoint_down);
   w.key("secretExpired").boolean(k.secret_expired);
   w.key("tokenLifetimeS").number(k.token_lifetime_s);
+  w.key("failNext").number(k.fail_next);
+  w.key("failStatus").number(k.fail_status);
+  w.key("failRetryAfterMs").number(k.fail_retry_after_ms);
+  w.key("teamsConfigDenied").boolean(k.teams_config_denied);
   w.end_object();
   return control_json(200, w.str());
 }

@@ -277,6 +277,15 @@ void world::put_user(const user_record& u) {
   changes_.push_back({++change_seq_, u.id, false, false});
 }
 
+bool world::set_teams_number(const std::string& id, const std::string& number) {
+  auto it = users_.find(id);
+  if (it == users_.end()) {
+    return false;
+  }
+  it->second.teams_number = number;
+  return true;
+}
+
 bool world::remove_user(const std::string& id, bool permanent) {
   if (users_.erase(id) == 0) {
     return false;

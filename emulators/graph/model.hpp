@@ -68,6 +68,12 @@ struct user_record {
   bool teams_plan_disabled = false;
   bool has_licence = true;
   std::string assigned_date = "2025-03-01T08:00:00Z";
+  /// The primary Teams phone number (section 7.2), E.164 as Graph gives
+  /// it; empty means none. Not an Entra property: changing it alone is
+  /// no users/delta change.
+  std::string teams_number;
+
+  bool operator==(const user_record&) const = default;
 };
 
 /// Tells whether a user counts as a Teams user with presence.
@@ -162,6 +168,14 @@ struct knobs {
   bool token_endpoint_down = false;
   bool secret_expired = false;
   std::int64_t token_lifetime_s = 3599;
+  /// Fail this many next top-level Graph calls ($batch included, not its
+  /// sub-requests) with fail_status, before any effect.
+  std::int64_t fail_next = 0;
+  int fail_status = 500;
+  millis fail_retry_after_ms = 0; ///< Retry-After on those; 0 = none
+  /// 403 on /admin/teams/userConfigurations, as when the app lacks
+  /// TeamsUserConfiguration.Read.All.
+  bool teams_config_denied = false;
 };
 
 /// Holds the whole emulated tenant.
@@ -179,6 +193,10 @@ class world {
 
   /// Adds or replaces a user and logs the change for delta.
   void put_user(const user_record& u);
+
+  /// Sets a user's primary Teams number without a delta change; false
+  /// when the user is unknown.
+  bool set_teams_number(const std::string& id, const std::string& number);
 
   /// Removes a user; false when unknown.
   bool remove_user(const std::string& id, bool permanent);

@@ -193,6 +193,37 @@ select_fields(const std::map<std::string, std::string>& query,
   return fields;
 }
 
+// Writes a user's Teams configuration (spec section 7.2).
+void write_teams_configuration(json_writer& w, const user_record& u,
+                               const std::string& tenant) {
+  bool has_number = !u.teams_number.empty();
+  w.begin_object();
+  w.member("id", u.id).member("userPrincipalName", u.user_principal_name);
+  w.member("tenantId", tenant);
+  w.member("accountType", is_teams_user(u) ? "user" : "ineligibleUser");
+  w.key("isEnterpriseVoiceEnabled").boolean(has_number);
+  w.key("featureTypes").begin_array();
+  if (is_teams_user(u)) {
+    w.string("Teams");
+  }
+  if (has_number) {
+    w.string("PhoneSystem").string("CallingPlan");
+  }
+  w.end_array();
+  w.key("telephoneNumbers").begin_array();
+  if (has_number) {
+    w.begin_object()
+      .member("telephoneNumber", u.teams_number)
+      .member("assignmentCategory", "primary")
+      .end_object();
+  }
+  w.end_array();
+  w.key("effectivePolicyAssignments").begin_array().end_array();
+  w.member("createdDateTime", u.assigned_date);
+  w.member("modifiedDateTime", u.assigned_date);
+  w.end_object();
+}
+
 std::string format_retry_after(millis ms) {
   char buf[32];
   std::snprintf(buf, sizeof buf, "%.3f",
@@ -594,6 +625,11 @@ std::string service::operation_of(const std::string& method,
   if (n == 3 && parts[2] == "$batch") {
     return "batch";
   }
+  if (n >= 5 && parts[2] == "admin" && parts[3] == "teams" &&
+      parts[4] == "userConfigurations") {
+    return n == 5 ? "teams.userConfigurations.list"
+                  : "teams.userConfigurations.get";
+  }
   return "unknown";
 }
 
@@ -628,6 +664,27 @@ http_response service::graph_call(const http_request& req, bool in_batch) {
                        "Lifetime validation failed, the token is expired.");
   }
   std::string token_client = tok->second.client_id;
+
+  // Scripted failures of whole calls ($batch included) come first.
+  if (!in_batch && world_.settings.fail_next > 0) {
+    --world_.settings.fail_next;
+    ++world_.counters["injected_errors"];
+    int status = world_.settings.fail_status;
+    const char* code = status == 429   ? "TooManyRequests"
+                       : status == 502 ? "badGateway"
+                       : status == 503 ? "serviceNotAvailable"
+                       : status == 504 ? "gatewayTimeout"
+                       : status >= 500 ? "generalException"
+                                       : "BadRequest";
+    http_response r = graph_error(status, code,
+                                  "Injected failure (emulator knob "
+                                  "failNext).");
+    if (world_.settings.fail_retry_after_ms > 0) {
+      r.headers.emplace_back(
+        "Retry-After", format_retry_after(world_.settings.fail_retry_after_ms));
+    }
+    return r;
+  }
 
   // Injected server errors come before any effect.
   if (op != "batch" && world_.settings.error_rate > 0) {
@@ -719,12 +776,19 @@ service::graph_route(const http_request& req, const std::string& op,
   if (op == "batch" && m == "POST") {
     return batch(req);
   }
+  if (op == "teams.userConfigurations.list" && m == "GET") {
+    return teams_user_configurations(req, query);
+  }
+  if (op == "teams.userConfigurations.get" && m == "GET" && parts.size() == 6) {
+    return teams_user_configuration(parts[5]);
+  }
 
   // Parts of the spec the emulator does not build answer 501, never a
   // fake success.
   // TODO: presence subscriptions and notifications (spec section 5),
-  // setStatusMessage (4.6) and Teams phone numbers (7.2) are not emulated;
-  // add routes here and a notifier that POSTs to notificationUrl.
+  // setStatusMessage (4.6) and the Teams number inventory
+  // (telephoneNumberManagement, 7.2) are not emulated; add routes here
+  // and a notifier that POSTs to notificationUrl.
   bool unbuilt =
     op == "presence.setStatusMessage" ||
     (parts.size() >= 3 && parts[2] == "subscriptions") ||
@@ -932,6 +996,78 @@ service::users_delta(const http_request& req,
   }
   w.key("value").raw(values.str());
   w.end_object();
+  return json_response(200, w.str());
+}
+
+http_response service::teams_user_configurations(
+  const http_request& req, const std::map<std::string, std::string>& query) {
+  if (world_.settings.teams_config_denied) {
+    return graph_error(403, "Forbidden",
+                       "Missing role permissions on the request. API "
+                       "requires one of 'TeamsUserConfiguration.Read.All' "
+                       "(emulator knob teamsConfigDenied).");
+  }
+  std::size_t page_size = 100;
+  if (auto it = req.headers.find("prefer"); it != req.headers.end()) {
+    auto pos = it->second.find("odata.maxpagesize=");
+    if (pos != std::string::npos) {
+      page_size = static_cast<std::size_t>(
+        std::max(1L, std::strtol(it->second.c_str() + pos + 18, nullptr, 10)));
+    }
+  }
+  std::string after;
+  if (auto it = query.find("$skiptoken"); it != query.end()) {
+    if (it->second.rfind("T~", 0) != 0) {
+      return graph_error(400, "BadRequest",
+                         "Invalid $skiptoken '" + it->second + "'.");
+    }
+    after = it->second.substr(2);
+  }
+
+  json_writer w;
+  w.begin_object();
+  w.member("@odata.context",
+           base_url_ + "/v1.0/$metadata#admin/teams/userConfigurations");
+  json_writer values;
+  values.begin_array();
+  std::size_t written = 0;
+  std::string last;
+  bool more = false;
+  for (auto it = world_.users().upper_bound(after); it != world_.users().end();
+       ++it) {
+    if (written == page_size) {
+      more = true;
+      break;
+    }
+    write_teams_configuration(values, it->second, world_.tenant);
+    last = it->first;
+    ++written;
+  }
+  values.end_array();
+  if (more) {
+    w.member("@odata.nextLink",
+             base_url_ + "/v1.0/admin/teams/userConfigurations?$skiptoken=T~" +
+               last);
+  }
+  w.key("value").raw(values.str());
+  w.end_object();
+  return json_response(200, w.str());
+}
+
+http_response service::teams_user_configuration(const std::string& id) {
+  if (world_.settings.teams_config_denied) {
+    return graph_error(403, "Forbidden",
+                       "Missing role permissions on the request. API "
+                       "requires one of 'TeamsUserConfiguration.Read.All' "
+                       "(emulator knob teamsConfigDenied).");
+  }
+  auto it = world_.users().find(id);
+  if (it == world_.users().end()) {
+    return graph_error(404, "NotFound",
+                       "Teams user configuration '" + id + "' not found.");
+  }
+  json_writer w;
+  write_teams_configuration(w, it->second, world_.tenant);
   return json_response(200, w.str());
 }
 

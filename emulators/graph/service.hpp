@@ -94,6 +94,10 @@ class service {
                                const std::string& action,
                                const std::string& token_client);
   http_response batch(const http_request& req);
+  http_response
+  teams_user_configurations(const http_request& req,
+                            const std::map<std::string, std::string>& query);
+  http_response teams_user_configuration(const std::string& id);
 
   // -- control API ---------------------------------------------------------
   http_response control(const http_request& req, const std::string& path,

@@ -564,13 +564,117 @@ TEST_F(GraphEmulator, UnbuiltPartsOfTheSpecAnswerNotImplemented) {
   auto status_message = call(
     "POST", std::string{"/v1.0/users/"} + user1 + "/presence/setStatusMessage",
     "{}");
-  auto phones =
-    call("GET", std::string{"/v1.0/admin/teams/userConfigurations/"} + user1);
+  auto inventory = call("GET", "/v1.0/admin/teams/telephoneNumberManagement/"
+                               "numberAssignments");
 
   EXPECT_EQ(subscription.status, 501);
   EXPECT_EQ(str(json(subscription.body)["error"]["code"]), "NotImplemented");
   EXPECT_EQ(status_message.status, 501);
-  EXPECT_EQ(phones.status, 501);
+  EXPECT_EQ(inventory.status, 501);
+}
+
+// -- Teams phone numbers (spec 7.2) -------------------------------------------
+
+TEST_F(GraphEmulator, TeamsNumberSetThroughControlShowsAsPrimary) {
+  auto set = call("PATCH", std::string{"/_control/users/"} + user2,
+                  R"({"teamsNumber":"+14255550102"})");
+
+  auto one =
+    call("GET", std::string{"/v1.0/admin/teams/userConfigurations/"} + user2);
+  auto other =
+    call("GET", std::string{"/v1.0/admin/teams/userConfigurations/"} + user1);
+  auto unknown = call("GET", "/v1.0/admin/teams/userConfigurations/nobody");
+
+  ASSERT_EQ(set.status, 200) << set.body;
+  EXPECT_EQ(str(json(set.body)["teamsNumber"]), "+14255550102");
+  ASSERT_EQ(one.status, 200) << one.body;
+  auto config = json(one.body);
+  EXPECT_EQ(str(config["id"]), user2);
+  EXPECT_EQ(str(config["tenantId"]), tenant);
+  EXPECT_EQ(str(config["accountType"]), "user");
+  EXPECT_EQ(str(config["telephoneNumbers"].at(0)["telephoneNumber"]),
+            "+14255550102");
+  EXPECT_EQ(str(config["telephoneNumbers"].at(0)["assignmentCategory"]),
+            "primary");
+  ASSERT_EQ(other.status, 200);
+  EXPECT_EQ(json(other.body)["telephoneNumbers"].get_array().size(), 0u);
+  EXPECT_EQ(unknown.status, 404);
+}
+
+TEST_F(GraphEmulator, TeamsConfigurationListPagesThroughEveryUser) {
+  call("POST", "/_control/users",
+       R"({"id":"00000000-0000-0000-0000-0000000000c1",)"
+       R"("teamsNumber":"+442071838750"})");
+  std::string target = "/v1.0/admin/teams/userConfigurations";
+  std::set<std::string> seen;
+  std::string number;
+  int pages = 0;
+
+  while (!target.empty() && pages < 20) {
+    http_request r;
+    r.method = "GET";
+    r.target = target;
+    r.headers["authorization"] = "Bearer " + token();
+    r.headers["prefer"] = "odata.maxpagesize=4";
+    auto page = svc_.handle(r);
+    ASSERT_EQ(page.status, 200) << page.body;
+    ++pages;
+    auto doc = json(page.body);
+    for (auto c : items(doc["value"])) {
+      seen.insert(str(c["id"]));
+      auto numbers = items(c["telephoneNumbers"]);
+      if (numbers.size() > 0) {
+        number = str(numbers.at(0)["telephoneNumber"]);
+      }
+    }
+    std::string_view next;
+    target = doc["@odata.nextLink"].get(next) == simdjson::SUCCESS
+               ? std::string{next}.substr(std::string{base}.size())
+               : "";
+  }
+
+  EXPECT_EQ(seen.size(), 11u); // ten generated users and the new one
+  EXPECT_EQ(pages, 3);
+  EXPECT_EQ(number, "+442071838750");
+}
+
+TEST_F(GraphEmulator, TeamsNumberAloneIsNoDirectoryChange) {
+  auto first = call("GET", "/v1.0/users/delta?$select=id,displayName");
+  std::string_view link;
+  ASSERT_EQ(json(first.body)["@odata.deltaLink"].get(link), simdjson::SUCCESS);
+  std::string delta{std::string{link}.substr(std::string{base}.size())};
+
+  call("PATCH", std::string{"/_control/users/"} + user1,
+       R"({"teamsNumber":"+14255550101"})");
+  auto quiet = call("GET", delta);
+  call("PATCH", std::string{"/_control/users/"} + user1,
+       R"({"displayName":"Renamed","teamsNumber":null})");
+  auto changed = call("GET", delta);
+
+  ASSERT_EQ(quiet.status, 200) << quiet.body;
+  EXPECT_EQ(json(quiet.body)["value"].get_array().size(), 0u);
+  ASSERT_EQ(changed.status, 200) << changed.body;
+  EXPECT_EQ(json(changed.body)["value"].get_array().size(), 1u);
+  auto config =
+    call("GET", std::string{"/v1.0/admin/teams/userConfigurations/"} + user1);
+  EXPECT_EQ(json(config.body)["telephoneNumbers"].get_array().size(), 0u);
+}
+
+TEST_F(GraphEmulator, TeamsConfigDeniedKnobGives403OnListAndUser) {
+  knobs(R"({"teamsConfigDenied":true})");
+
+  auto list = call("GET", "/v1.0/admin/teams/userConfigurations");
+  auto one =
+    call("GET", std::string{"/v1.0/admin/teams/userConfigurations/"} + user1);
+  knobs(R"({"teamsConfigDenied":false})");
+  auto again = call("GET", "/v1.0/admin/teams/userConfigurations");
+
+  EXPECT_EQ(list.status, 403);
+  EXPECT_EQ(str(json(list.body)["error"]["code"]), "Forbidden");
+  EXPECT_NE(list.body.find("TeamsUserConfiguration.Read.All"),
+            std::string::npos);
+  EXPECT_EQ(one.status, 403);
+  EXPECT_EQ(again.status, 200);
 }
 
 // -- batch ------------------------------------------------------------------
@@ -655,6 +759,35 @@ TEST_F(GraphEmulator, ErrorRateOneFailsEveryGraphCallBeforeItsEffect) {
 
   EXPECT_GE(r.status, 500);
   EXPECT_EQ(presence_of(user1), "Offline/Offline");
+}
+
+TEST_F(GraphEmulator, FailNextFailsWholeBatchesBeforeAnyEffect) {
+  token();
+  knobs(R"({"failNext":2,"failStatus":502})");
+  std::string body = std::string{R"({"requests":[{"id":"1","method":"POST",)"} +
+                     R"("url":"/users/)" + user1 +
+                     R"(/presence/setPresence","headers":{"Content-Type":)" +
+                     R"("application/json"},"body":{"sessionId":")" + app +
+                     R"(","availability":"Busy","activity":"InACall",)" +
+                     R"("expirationDuration":"PT1H"}}]})";
+
+  auto first = call("POST", "/v1.0/$batch", body);
+  auto second = call("POST", "/v1.0/$batch", body);
+  auto before = presence_of(user1);
+  knobs(R"({"failNext":1,"failStatus":503,"failRetryAfterMs":1500})");
+  auto third = call("POST", "/v1.0/$batch", body);
+  auto fourth = call("POST", "/v1.0/$batch", body);
+
+  EXPECT_EQ(first.status, 502);
+  EXPECT_EQ(first.header("Retry-After"), "");
+  EXPECT_EQ(second.status, 502);
+  EXPECT_EQ(before, "Offline/Offline");
+  EXPECT_EQ(third.status, 503);
+  EXPECT_EQ(third.header("Retry-After"), "1.500");
+  EXPECT_EQ(fourth.status, 200);
+  EXPECT_EQ(presence_of(user1), "Busy/InACall");
+  auto counters = json(call("GET", "/_control/counters").body);
+  EXPECT_EQ(counters["operations"]["injected_errors"].get_int64().value(), 3);
 }
 
 TEST_F(GraphEmulator, ResetKnobMarksTheNextResponseToBeCut) {
