@@ -297,6 +297,40 @@ std::optional<error> read_numbers(od::value v, std::optional<std::string>& out,
   return std::nullopt;
 }
 
+/// Reads one configuration object: its id and its primary number.
+std::optional<error> read_configuration_entry(od::object obj,
+                                              teams_configuration& out,
+                                              const std::string& path) {
+  bool seen_id = false;
+  for (auto item : obj) {
+    od::field f;
+    std::string_view key;
+    if (auto ec = std::move(item).get(f)) {
+      return json_error(teams_what, path, ec);
+    }
+    if (auto ec = f.unescaped_key().get(key)) {
+      return json_error(teams_what, path, ec);
+    }
+    if (key == "id") {
+      seen_id = true;
+      if (auto e =
+            read_string(f.value(), out.user_id, teams_what, join(path, key))) {
+        return e;
+      }
+    } else if (key == "telephoneNumbers") {
+      if (auto e =
+            read_numbers(f.value(), out.primary_number, join(path, key))) {
+        return e;
+      }
+    }
+  }
+  if (!seen_id || out.user_id.empty()) {
+    return field_error(teams_what, join(path, "id"),
+                       seen_id ? "empty" : "missing");
+  }
+  return std::nullopt;
+}
+
 std::optional<error> read_configuration(od::object obj,
                                         std::optional<std::string>& out,
                                         const std::string& base) {
@@ -342,6 +376,85 @@ parse_teams_primary_number(std::string_view json) {
     return *e;
   }
   return out;
+}
+
+std::string teams_user_configurations_url(const endpoints& where) {
+  return where.graph_base() + "/admin/teams/userConfigurations";
+}
+
+expected<teams_configurations_page>
+parse_teams_configurations_page(std::string_view json) {
+  json_document d;
+  od::object root;
+  if (auto e = open_object(d, json, root, teams_what)) {
+    return *e;
+  }
+  teams_configurations_page page;
+  bool seen_value = false;
+  for (auto item : root) {
+    od::field f;
+    std::string_view key;
+    if (auto ec = std::move(item).get(f)) {
+      return json_error(teams_what, "document", ec);
+    }
+    if (auto ec = f.unescaped_key().get(key)) {
+      return json_error(teams_what, "document", ec);
+    }
+    if (key == "@odata.nextLink") {
+      std::string link;
+      if (auto e = read_string(f.value(), link, teams_what, key)) {
+        return *e;
+      }
+      page.next_link = std::move(link);
+      continue;
+    }
+    if (key != "value") {
+      continue;
+    }
+    seen_value = true;
+    od::value v = f.value();
+    od::json_type type;
+    if (auto ec = v.type().get(type)) {
+      return json_error(teams_what, "value", ec);
+    }
+    if (type == od::json_type::object) {
+      od::object obj;
+      if (auto ec = v.get_object().get(obj)) {
+        return json_error(teams_what, "value", ec);
+      }
+      teams_configuration c;
+      if (auto e = read_configuration_entry(obj, c, "value")) {
+        return *e;
+      }
+      page.users.push_back(std::move(c));
+      continue;
+    }
+    od::array arr;
+    if (auto ec = v.get_array().get(arr)) {
+      return ec == simdjson::INCORRECT_TYPE
+               ? field_error(teams_what, "value", "expected an array")
+               : json_error(teams_what, "value", ec);
+    }
+    size_t i = 0;
+    for (auto element : arr) {
+      auto path = index("value", i++);
+      od::object obj;
+      if (auto ec = element.get_object().get(obj)) {
+        return ec == simdjson::INCORRECT_TYPE
+                 ? field_error(teams_what, path, "expected an object")
+                 : json_error(teams_what, path, ec);
+      }
+      teams_configuration c;
+      if (auto e = read_configuration_entry(obj, c, path)) {
+        return *e;
+      }
+      page.users.push_back(std::move(c));
+    }
+  }
+  if (!seen_value) {
+    return field_error(teams_what, "value", "missing");
+  }
+  return page;
 }
 
 std::string_view to_string(phone_source s) {

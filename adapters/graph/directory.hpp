@@ -111,6 +111,28 @@ std::string teams_user_configuration_url(const endpoints& where,
 [[nodiscard]] expected<std::optional<std::string>>
 parse_teams_primary_number(std::string_view json);
 
+/// Returns {graph}/v1.0/admin/teams/userConfigurations, the list of every
+/// user's Teams configuration (spec §7.2), paged by @odata.nextLink.
+std::string teams_user_configurations_url(const endpoints& where);
+
+/// One user's Teams configuration, as far as presync reads it.
+struct teams_configuration {
+  std::string user_id;                       ///< `id`, the Entra object id
+  std::optional<std::string> primary_number; ///< the `primary` number
+};
+
+/// One page of /admin/teams/userConfigurations.
+struct teams_configurations_page {
+  std::vector<teams_configuration> users;
+  std::optional<std::string> next_link; ///< @odata.nextLink, verbatim
+};
+
+/// Parses a page of the list. `value` is expected to be an array; a
+/// single object is tolerated (Microsoft's list examples show one, spec
+/// §7.2). Each entry needs an `id`; malformed names the field otherwise.
+[[nodiscard]] expected<teams_configurations_page>
+parse_teams_configurations_page(std::string_view json);
+
 /// A person as the directory keeps it.
 struct directory_entry {
   std::string id;

@@ -1,18 +1,39 @@
 // Loads one tenant's directory (spec/graph.md §2): a full round through
 // /users/delta with paging, the licence filter applied, and the delta link
 // kept so the next round (every directory_interval) reads only changes.
+//
+// Every round also reads the Teams phone numbers of all users with one
+// paged list call, /admin/teams/userConfigurations (spec §7.2), before the
+// users: the primary Teams number wins over businessPhones and mobilePhone
+// (choose_phone). A Teams number is not a property of the Entra user, so
+// a delta round cannot see it change; the loader keeps the licensed users
+// it has seen and reports in `licensed` also those whose Teams number
+// changed since the last round.
 #pragma once
 
 #include "adapters/graph/directory.hpp"
 #include "adapters/graph/token_provider.hpp"
 #include "adapters/http/client.hpp"
 
+#include <cstdint>
 #include <memory>
 #include <optional>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 namespace presync::graph {
+
+/// How the Teams numbers of a round were read.
+enum class teams_numbers_state : uint8_t {
+  read,   ///< the list was read: Teams numbers are current
+  denied, ///< 403: TeamsUserConfiguration.Read.All is not consented;
+          ///< every number comes from businessPhones or mobilePhone
+  failed, ///< another failure (5xx, timeout...): the numbers of the last
+          ///< good round are kept, or none after a first round
+};
+
+std::string_view to_string(teams_numbers_state s);
 
 /// What one round of the directory found.
 struct directory_round {
@@ -20,12 +41,18 @@ struct directory_round {
   std::vector<std::string> removed;      ///< ids gone or no longer licensed
   size_t pages = 0;
   bool full = false; ///< a full round (no delta link was held)
+
+  /// Teams phone numbers (spec §7.2): how they were read, why not (never
+  /// a number), how many list pages it took and how many users have a
+  /// primary Teams number.
+  teams_numbers_state teams_numbers = teams_numbers_state::read;
+  std::string teams_numbers_error;
+  size_t teams_pages = 0;
+  size_t teams_numbers_found = 0;
 };
 
-/// A plain class: call load() from any thread but the HTTP client's own.
-/// Teams numbers from /admin/teams are not read (see the TODO in load).
-/// TODO: nothing runs load() every directory_interval yet; the tenant
-/// runtime of `presync run` should own that timer.
+/// A plain class: call load() from any thread but the HTTP client's own
+/// (the tenant runtime calls it every directory_interval).
 class directory_loader {
  public:
   directory_loader(std::shared_ptr<http::client> http,
@@ -34,19 +61,35 @@ class directory_loader {
 
   /// Runs one round: a full one first, then rounds from the delta link.
   /// A 410 or syncStateNotFound drops the delta link; the next round is
-  /// full again.
+  /// full again. A failure of the Teams numbers never fails the round: a
+  /// 403 is logged once (warning `teams_numbers_denied`, again only after
+  /// the permission came back and went again), other failures each round
+  /// (warning `teams_numbers_failed`); `teams_numbers` says which.
   [[nodiscard]] expected<directory_round> load();
 
   /// Returns true while a delta link from an earlier round is held.
   bool has_delta_link() const { return delta_link_.has_value(); }
 
  private:
+  /// Reads every page of the Teams configurations into a map from the
+  /// lower-case user id to its primary number.
+  expected<std::unordered_map<std::string, std::string>>
+  read_teams_numbers(size_t& pages);
+
+  /// Sends one GET with the current token; 401 invalidates the token.
+  expected<http::http_response> get(const std::string& url);
+
   std::shared_ptr<http::client> http_;
   std::shared_ptr<token_provider> tokens_;
   endpoints where_;
   licence_rule licence_;
   phone_rule phone_;
   std::optional<std::string> delta_link_;
+
+  // The state a delta round builds on, replaced only by a whole round.
+  std::unordered_map<std::string, graph_user> users_; ///< licensed, by id
+  std::unordered_map<std::string, std::string> teams_numbers_;
+  bool denied_logged_ = false;
 };
 
 } // namespace presync::graph

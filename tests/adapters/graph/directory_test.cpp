@@ -227,6 +227,60 @@ TEST(TeamsNumber, WrongTypeNamesTheField) {
                              "telephoneNumber: expected a string");
 }
 
+TEST(TeamsConfigurations, ListPageGivesEachUsersPrimaryNumberAndNextLink) {
+  constexpr std::string_view page_json = R"({
+    "@odata.nextLink": "https://127.0.0.1/v1.0/admin/teams/userConfigurations?$skiptoken=T~2",
+    "value": [
+      { "id": "00000000-0000-0000-0000-000000000001", "accountType": "user",
+        "telephoneNumbers": [
+          { "telephoneNumber": "+14255550101", "assignmentCategory": "primary" } ] },
+      { "id": "00000000-0000-0000-0000-000000000002", "telephoneNumbers": [
+          { "telephoneNumber": "+14255550199", "assignmentCategory": "private" } ],
+        "workLocation": "office" }
+    ]
+  })";
+
+  auto page = parse_teams_configurations_page(page_json);
+
+  ASSERT_TRUE(page) << page.err().describe();
+  ASSERT_EQ(page->users.size(), 2u);
+  EXPECT_EQ(page->users[0].user_id, "00000000-0000-0000-0000-000000000001");
+  EXPECT_EQ(page->users[0].primary_number, "+14255550101");
+  EXPECT_EQ(page->users[1].primary_number, std::nullopt);
+  EXPECT_EQ(page->next_link, "https://127.0.0.1/v1.0/admin/teams/"
+                             "userConfigurations?$skiptoken=T~2");
+  EXPECT_EQ(teams_user_configurations_url(endpoints{}),
+            "https://graph.microsoft.com/v1.0/admin/teams/userConfigurations");
+}
+
+TEST(TeamsConfigurations, SingleObjectAsValueIsTolerated) {
+  auto page = parse_teams_configurations_page(
+    R"({"value":{"id":"u1","telephoneNumbers":[{"telephoneNumber":"+4930123",)"
+    R"("assignmentCategory":"Primary"}]}})");
+
+  ASSERT_TRUE(page) << page.err().describe();
+  ASSERT_EQ(page->users.size(), 1u);
+  EXPECT_EQ(page->users[0].primary_number, "+4930123");
+  EXPECT_EQ(page->next_link, std::nullopt);
+}
+
+TEST(TeamsConfigurations, EntryWithoutIdNamesIt) {
+  auto page = parse_teams_configurations_page(
+    R"({"value":[{"id":"u1"},{"telephoneNumbers":[]}]})");
+
+  ASSERT_FALSE(page);
+  EXPECT_EQ(page.err().code, sync_error::malformed);
+  EXPECT_EQ(page.err().context, "teams user configuration: value[1].id: "
+                                "missing");
+}
+
+TEST(TeamsConfigurations, MissingValueNamesIt) {
+  auto page = parse_teams_configurations_page(R"({"@odata.context":"x"})");
+
+  ASSERT_FALSE(page);
+  EXPECT_EQ(page.err().context, "teams user configuration: value: missing");
+}
+
 TEST(UsersPage, MissingValueNamesTheField) {
   auto p = parse_users_page(R"({"@odata.nextLink":"https://x/y"})");
 
