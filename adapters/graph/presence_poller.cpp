@@ -2,6 +2,7 @@
 
 #include "actors/clock.hpp"
 #include "adapters/graph/errors.hpp"
+#include "adapters/log/log.hpp"
 
 #include <algorithm>
 #include <cctype>
@@ -24,16 +25,28 @@ struct poller_answer {
   std::shared_ptr<expected<http::http_response>> answer;
 };
 
+/// Reads batch `index` of `cycle` again once a back-off has passed.
+struct poller_retry {
+  uint64_t cycle = 0;
+  size_t index = 0;
+};
+
 } // namespace
 } // namespace presync::graph
 
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(presync::graph::poller_token)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(presync::graph::poller_answer)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(presync::graph::poller_retry)
 
 namespace presync::graph {
 namespace {
 
 using self_ptr = caf::stateful_actor<presence_poller_state>*;
+
+const log::logger& poller_log() {
+  static const log::logger logger{"graph.poller"};
+  return logger;
+}
 
 std::string lower(std::string s) {
   std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) {
@@ -65,7 +78,47 @@ void batch_done(self_ptr self, uint64_t cycle, size_t readings) {
   }
 }
 
-void batch_failed(self_ptr self, uint64_t cycle, const error& e) {
+/// Schedules batch `index` of `cycle` to be read when the back-off ends,
+/// if that comes before its turn in the next cycle; returns false (the
+/// next cycle reads it) otherwise.
+bool retry_after_backoff(self_ptr self, uint64_t cycle, size_t index) {
+  auto& st = self->state;
+  auto c = st.cycles.find(cycle);
+  if (c == st.cycles.end() || index >= c->second.batches.size() ||
+      !st.backoff_until) {
+    return false;
+  }
+  auto next_turn =
+    c->second.started + st.args.interval + c->second.batches[index].offset;
+  if (*st.backoff_until >= next_turn) {
+    return false;
+  }
+  auto now = actors::now_of(self);
+  self->delayed_send(self, actors::delay_until(*st.backoff_until, now),
+                     poller_retry{cycle, index});
+  return true;
+}
+
+/// Starts or extends the back-off after a failure without Retry-After.
+void back_off(self_ptr self, const error& e) {
+  auto& st = self->state;
+  auto now = actors::now_of(self);
+  ++st.failures;
+  ++st.counters.backoffs;
+  std::uniform_real_distribution<double> unit{0.0, 1.0};
+  auto delay = backoff_delay(st.args.backoff, st.failures, unit(st.jitter));
+  auto until = now + delay;
+  if (!st.backoff_until || *st.backoff_until < until) {
+    st.backoff_until = until;
+  }
+  poller_log().warning("presence_poll_backoff",
+                       {log::kv("tenant", st.args.tenant),
+                        log::kv("failures", static_cast<uint64_t>(st.failures)),
+                        log::kv("delay", delay), log::kv("error", e.describe()),
+                        log::kv("backoffs_total", st.counters.backoffs)});
+}
+
+void batch_failed(self_ptr self, uint64_t cycle, size_t index, const error& e) {
   auto& st = self->state;
   ++st.counters.batches_failed;
   st.counters.last_failure = e.describe();
@@ -76,7 +129,27 @@ void batch_failed(self_ptr self, uint64_t cycle, const error& e) {
   if (e.http_status == 401) {
     st.args.tokens->invalidate();
   }
+  if (backs_off(e)) {
+    back_off(self, e);
+    if (retry_after_backoff(self, cycle, index)) {
+      return;
+    }
+  }
   batch_done(self, cycle, 0);
+}
+
+/// Ends a back-off after a batch was read.
+void on_success(self_ptr self) {
+  auto& st = self->state;
+  if (st.failures == 0) {
+    return;
+  }
+  poller_log().info("presence_poll_recovered",
+                    {log::kv("tenant", st.args.tenant),
+                     log::kv("failures", static_cast<uint64_t>(st.failures)),
+                     log::kv("skipped_total", st.counters.batches_skipped)});
+  st.failures = 0;
+  st.backoff_until.reset();
 }
 
 void start_cycle(self_ptr self) {
@@ -99,10 +172,24 @@ void start_cycle(self_ptr self) {
   }
 }
 
-void start_batch(self_ptr self, uint64_t cycle, size_t index) {
+void start_batch(self_ptr self, uint64_t cycle, size_t index, bool retry) {
   auto& st = self->state;
-  if (st.args.budget->take(1, actors::now_of(self)) == 0) {
-    batch_failed(self, cycle,
+  auto now = actors::now_of(self);
+
+  // Inside a back-off: a retry waits for its end (it may have moved), a
+  // batch on its ordinary turn is skipped and read in the next cycle.
+  if (st.backoff_until && now < *st.backoff_until) {
+    if (!retry || !retry_after_backoff(self, cycle, index)) {
+      ++st.counters.batches_skipped;
+      batch_done(self, cycle, 0);
+    }
+    return;
+  }
+  if (retry) {
+    ++st.counters.retries;
+  }
+  if (st.args.budget->take(1, now) == 0) {
+    batch_failed(self, cycle, index,
                  make_error(sync_error::throttled,
                             "getPresencesByUserId: presence budget spent"));
     return;
@@ -125,7 +212,7 @@ void send_batch(self_ptr self, uint64_t cycle, size_t index,
   auto request =
     build_presence_request(st.args.where, c->second.batches[index].ids);
   if (!request) {
-    batch_failed(self, cycle, request.err());
+    batch_failed(self, cycle, index, request.err());
     return;
   }
   request->headers.set("Authorization", "Bearer " + token.reveal());
@@ -142,23 +229,24 @@ void send_batch(self_ptr self, uint64_t cycle, size_t index,
     });
 }
 
-void on_answer(self_ptr self, uint64_t cycle,
+void on_answer(self_ptr self, uint64_t cycle, size_t index,
                expected<http::http_response>& answer) {
   auto& st = self->state;
   if (!answer) {
-    batch_failed(self, cycle, answer.err());
+    batch_failed(self, cycle, index, answer.err());
     return;
   }
   if (answer->status != 200) {
-    batch_failed(self, cycle,
+    batch_failed(self, cycle, index,
                  from_graph_response(*answer, "getPresencesByUserId"));
     return;
   }
   auto readings = parse_presence_response(answer->body);
   if (!readings) {
-    batch_failed(self, cycle, readings.err());
+    batch_failed(self, cycle, index, readings.err());
     return;
   }
+  on_success(self);
   auto arrived = unix_ms_now();
   for (auto& r : *readings) {
     auto id = lower(r.id);
@@ -185,6 +273,8 @@ void on_answer(self_ptr self, uint64_t cycle,
 caf::behavior presence_poller(self_ptr self, presence_poller_args args) {
   auto& st = self->state;
   st.args = std::move(args);
+  st.jitter.seed(st.args.jitter_seed != 0 ? st.args.jitter_seed
+                                          : std::random_device{}());
   for (const auto& u : st.args.users) {
     st.ids.push_back(u.graph_id);
     st.person_of[lower(u.graph_id)] = u.person;
@@ -193,16 +283,17 @@ caf::behavior presence_poller(self_ptr self, presence_poller_args args) {
   return {
     [self](poll_atom) { start_cycle(self); },
     [self](poll_atom, uint64_t cycle, size_t index) {
-      start_batch(self, cycle, index);
+      start_batch(self, cycle, index, false);
     },
+    [self](poller_retry& r) { start_batch(self, r.cycle, r.index, true); },
     [self](poller_token& t) {
       if (!*t.token) {
-        batch_failed(self, t.cycle, t.token->err());
+        batch_failed(self, t.cycle, t.index, t.token->err());
         return;
       }
       send_batch(self, t.cycle, t.index, t.token->value());
     },
-    [self](poller_answer& a) { on_answer(self, a.cycle, *a.answer); },
+    [self](poller_answer& a) { on_answer(self, a.cycle, a.index, *a.answer); },
     [self](caf::get_atom, actors::counters_atom) {
       return self->state.counters;
     },

@@ -32,6 +32,11 @@ namespace {
 
 using self_ptr = caf::stateful_actor<presence_writer_state>*;
 
+const log::logger& writer_log() {
+  static const log::logger logger{"graph.writer"};
+  return logger;
+}
+
 /// Returns true for errors a later attempt may overcome.
 bool retryable(sync_error code) {
   return code == sync_error::timeout || code == sync_error::throttled ||
@@ -62,19 +67,115 @@ void reply(self_ptr self, const pending_write& p, write_outcome outcome) {
   self->send(p.reply_to, actors::write_attempted{p.ticket, std::move(outcome)});
 }
 
+/// Draws the next back-off delay for retry number `retry`.
+duration draw_delay(self_ptr self, uint32_t retry) {
+  std::uniform_real_distribution<double> unit{0.0, 1.0};
+  return backoff_delay(self->state.args.backoff, retry,
+                       unit(self->state.jitter));
+}
+
+void schedule_flush(self_ptr self, duration delay) {
+  auto& st = self->state;
+  auto due = actors::now_of(self) + delay;
+  if (!st.flush_at || due < *st.flush_at) {
+    st.flush_at = due;
+    self->delayed_send(self, delay, flush_atom::value);
+  }
+}
+
+/// Returns how many lines of `event` to account for now (this one plus
+/// those held back), or 0 when it was logged less than 10 s ago.
+uint64_t log_allowance(self_ptr self, const std::string& event) {
+  auto& st = self->state;
+  if (!st.log_limit) {
+    st.log_limit.emplace(std::chrono::seconds{10});
+  }
+  return st.log_limit->allow(event, std::chrono::steady_clock::now());
+}
+
+/// Answers or keeps for a retry the writes `failed` that failed without a
+/// Retry-After (backoff.hpp): each try is counted, the last one answers
+/// the write `throttled` so that the write queue takes it back.
+void back_off(self_ptr self, std::vector<pending_write> failed,
+              const std::string& why, int http_status) {
+  auto& st = self->state;
+  if (failed.empty()) {
+    return;
+  }
+  auto now = actors::now_of(self);
+  auto max_tries = std::max<uint32_t>(st.args.backoff.max_attempts, 1);
+
+  // One delay for the whole group keeps it together in one later batch.
+  uint32_t tries = 0;
+  for (const auto& p : failed) {
+    tries = std::max(tries, p.tries + 1);
+  }
+  auto delay = draw_delay(self, tries);
+  size_t kept = 0;
+  size_t given_up = 0;
+  for (auto& p : failed) {
+    p.tries += 1;
+    if (p.tries < max_tries) {
+      p.not_before = now + delay;
+      st.retrying.push_back(std::move(p));
+      ++kept;
+      continue;
+    }
+
+    // Out of tries: the queue holds the side for a growing delay.
+    write_outcome o;
+    o.result = write_outcome::kind::throttled;
+    o.http_status = http_status;
+    o.retry_after = draw_delay(self, max_tries + st.gave_up_streak);
+    o.reason = "gave up after " + std::to_string(p.tries) + " tries: " + why;
+    reply(self, p, std::move(o));
+    ++given_up;
+  }
+  st.counters.retries += kept;
+  st.counters.gave_up += given_up;
+  if (kept > 0) {
+    schedule_flush(self, delay);
+    if (auto lines = log_allowance(self, "presence_write_retry")) {
+      writer_log().warning("presence_write_retry",
+                           {log::kv("tenant", st.args.tenant),
+                            log::kv("writes", kept),
+                            log::kv("attempt", static_cast<uint64_t>(tries)),
+                            log::kv("delay", delay), log::kv("error", why),
+                            log::kv("retries_total", st.counters.retries),
+                            log::kv("held_back", lines - 1)});
+    }
+  }
+  if (given_up > 0) {
+    ++st.gave_up_streak;
+    if (auto lines = log_allowance(self, "presence_write_gave_up")) {
+      writer_log().error(
+        "presence_write_gave_up",
+        {log::kv("tenant", st.args.tenant), log::kv("writes", given_up),
+         log::kv("tries", static_cast<uint64_t>(max_tries)),
+         log::kv("error", why), log::kv("gave_up_total", st.counters.gave_up),
+         log::kv("held_back", lines - 1)});
+    }
+  }
+}
+
 void fail_batch(self_ptr self, uint64_t id, const error& e) {
   auto i = self->state.in_flight.find(id);
   if (i == self->state.in_flight.end()) {
     return;
   }
   ++self->state.counters.batch_failures;
-  hold_budget(self, e.http_status, e.retry_after);
-  auto outcome = outcome_of(e);
-  for (const auto& p : i->second) {
-    reply(self, p, outcome);
-  }
+  auto writes = std::move(i->second);
   self->state.in_flight.erase(i);
   self->state.resent.erase(id);
+  if (backs_off(e)) {
+    back_off(self, std::move(writes), e.describe(), e.http_status);
+    return;
+  }
+  hold_budget(self, e.http_status, e.retry_after);
+  auto outcome = outcome_of(e);
+  for (const auto& p : writes) {
+    reply(self, p, outcome);
+  }
 }
 
 void request_token(self_ptr self, uint64_t id) {
@@ -85,19 +186,37 @@ void request_token(self_ptr self, uint64_t id) {
   });
 }
 
-void schedule_flush(self_ptr self, duration delay) {
-  if (!self->state.flush_scheduled) {
-    self->state.flush_scheduled = true;
-    self->delayed_send(self, delay, flush_atom::value);
+/// Moves the retries whose back-off has passed to the head of the line
+/// (they are older than anything pending) and returns when the next of
+/// the others is due.
+std::optional<mono_time> release_due_retries(self_ptr self, mono_time now) {
+  auto& st = self->state;
+  std::vector<pending_write> due;
+  std::vector<pending_write> later;
+  std::optional<mono_time> next;
+  for (auto& p : st.retrying) {
+    if (p.not_before <= now) {
+      due.push_back(std::move(p));
+    } else {
+      next = next ? std::min(*next, p.not_before) : p.not_before;
+      later.push_back(std::move(p));
+    }
   }
+  st.retrying = std::move(later);
+  st.pending.insert(st.pending.begin(), std::make_move_iterator(due.begin()),
+                    std::make_move_iterator(due.end()));
+  return next;
 }
 
 void flush(self_ptr self) {
   auto& st = self->state;
+  auto now = actors::now_of(self);
+  if (auto next = release_due_retries(self, now)) {
+    schedule_flush(self, actors::delay_until(*next, now));
+  }
   if (st.pending.empty()) {
     return;
   }
-  auto now = actors::now_of(self);
   auto wanted = std::min(st.pending.size(), max_batch_requests);
   auto taken = st.args.budget->take(wanted, now);
   if (taken == 0) {
@@ -181,19 +300,39 @@ void on_answer(self_ptr self, uint64_t id,
     fail_batch(self, id, outcomes.err());
     return;
   }
-  for (size_t k = 0; k < i->second.size(); ++k) {
-    auto& o = (*outcomes)[k];
-    hold_budget(self, o.http_status, o.retry_after);
-    reply(self, i->second[k], std::move(o));
-  }
+
+  // Graph answered: the streak of give-ups ends. A sub-request that
+  // failed without Retry-After (a 5xx, a 429 without the header) backs
+  // off on its own; every other outcome goes back to the queue.
+  st.gave_up_streak = 0;
+  auto batch = std::move(i->second);
   st.in_flight.erase(i);
   st.resent.erase(id);
+  std::vector<pending_write> again;
+  std::string why;
+  int again_status = 0;
+  for (size_t k = 0; k < batch.size(); ++k) {
+    auto& o = (*outcomes)[k];
+    if (o.result == write_outcome::kind::throttled &&
+        o.retry_after <= duration{0}) {
+      if (why.empty()) {
+        why = "presence $batch sub-request: " + o.reason;
+        again_status = o.http_status;
+      }
+      again.push_back(std::move(batch[k]));
+      continue;
+    }
+    hold_budget(self, o.http_status, o.retry_after);
+    reply(self, batch[k], std::move(o));
+  }
+  back_off(self, std::move(again), why, again_status);
 }
-
 } // namespace
 
 caf::behavior presence_writer(self_ptr self, presence_writer_args args) {
   self->state.args = std::move(args);
+  auto seed = self->state.args.jitter_seed;
+  self->state.jitter.seed(seed != 0 ? seed : std::random_device{}());
   return {
     [self](actors::write_dispatch& d) {
       auto& st = self->state;
@@ -222,7 +361,10 @@ caf::behavior presence_writer(self_ptr self, presence_writer_args args) {
       }
     },
     [self](flush_atom) {
-      self->state.flush_scheduled = false;
+      auto& st = self->state;
+      if (st.flush_at && *st.flush_at <= actors::now_of(self)) {
+        st.flush_at.reset();
+      }
       flush(self);
     },
     [self](writer_token& t) {

@@ -1,13 +1,36 @@
 // The Teams-side writer of one tenant's write queue: it packs the attempts
 // it is sent into JSON $batch requests of up to 20 and answers each with
 // its own outcome (spec/graph.md §4.2, §4.3, §6.3).
+//
+// Failures, and who retries them:
+// - 429/503 with Retry-After (whole batch or one sub-response): the write
+//   is answered `throttled` at once and the shared presence budget is held
+//   for the Retry-After; the write queue, which coalesces per person,
+//   sends the newest value again when its own hold ends.
+// - A failure without Retry-After (5xx, 429 without the header, timeout,
+//   connection refused or reset, also mid-response): the writer keeps the
+//   write and sends it again after an exponential back-off with jitter
+//   (backoff.hpp), up to `backoff.max_attempts` tries in all. Each retry
+//   is counted and logged (warning `presence_write_retry`). A write still
+//   failing after its last try is answered `throttled` with the next
+//   back-off as Retry-After, counted in `gave_up` and logged (error
+//   `presence_write_gave_up`): the queue then holds the Teams side and
+//   retries the newest value, so a long outage loses no write and never
+//   retries without a trace.
+// - Anything else (4xx, TLS, a token the secret cannot get): `failed`.
+//
+// While a write waits for its retry the queue still counts it as in flight
+// for its person, so a person's writes stay in order and a newer one waits
+// (coalescing) in the queue.
 #pragma once
 
 #include "actors/messages.hpp"
+#include "adapters/graph/backoff.hpp"
 #include "adapters/graph/batch.hpp"
 #include "adapters/graph/budget.hpp"
 #include "adapters/graph/token_provider.hpp"
 #include "adapters/http/client.hpp"
+#include "adapters/log/log.hpp"
 
 #include <caf/all.hpp>
 
@@ -15,6 +38,8 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <optional>
+#include <random>
 #include <string>
 #include <vector>
 
@@ -30,6 +55,9 @@ struct presence_writer_args {
   std::map<std::string, std::string> graph_ids; ///< person id -> Graph id
   duration gather_window = std::chrono::milliseconds{20};
   http::request_options options;
+  backoff_policy backoff;   ///< failures without Retry-After
+  uint64_t jitter_seed = 0; ///< 0: seeded from std::random_device
+  std::string tenant;       ///< for log lines
 };
 
 /// The writer's counters, for tests and metrics.
@@ -38,6 +66,8 @@ struct presence_writer_counters {
   uint64_t writes_answered = 0; ///< write_attempted sent back
   uint64_t batch_failures = 0;  ///< whole-batch failures
   uint64_t token_refreshes = 0; ///< 401s that invalidated the token
+  uint64_t retries = 0;         ///< writes kept for a back-off retry
+  uint64_t gave_up = 0;         ///< writes answered after their last try
 };
 
 /// Tags the writer's gather timer and internal replies.
@@ -49,16 +79,22 @@ struct pending_write {
   write_request request;
   caf::actor reply_to;
   presence_write write;
+  uint32_t tries = 0;   ///< attempts that failed without Retry-After
+  mono_time not_before; ///< a retry waits until then
 };
 
 struct presence_writer_state {
   presence_writer_args args;
   std::vector<pending_write> pending;
-  bool flush_scheduled = false;
+  std::vector<pending_write> retrying; ///< waiting out their back-off
+  std::optional<mono_time> flush_at;   ///< the earliest flush scheduled
   uint64_t next_batch = 1;
   std::map<uint64_t, std::vector<pending_write>> in_flight;
   std::map<uint64_t, bool> resent; ///< batch id -> resent after a 401
   presence_writer_counters counters;
+  std::mt19937_64 jitter;
+  uint32_t gave_up_streak = 0; ///< give-ups since the last answered batch
+  std::optional<log::rate_limit> log_limit; ///< one line per 10 s per event
   static inline const char* name = "presync.graph.presence_writer";
 };
 
