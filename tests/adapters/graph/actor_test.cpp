@@ -8,187 +8,24 @@
 #include "adapters/graph/presence_writer.hpp"
 #include "adapters/http/client.hpp"
 
-#include <caf/all.hpp>
-#include <gtest/gtest.h>
-#include <simdjson.h>
-
-#include <poll.h>
-#include <signal.h>
-#include <spawn.h>
-#include <sys/wait.h>
-#include <unistd.h>
+#include "emulator_process.hpp"
 
 #include <chrono>
 #include <cstdio>
-#include <cstdlib>
-#include <filesystem>
 #include <map>
 #include <memory>
 #include <set>
-#include <stdexcept>
 #include <string>
 #include <vector>
-
-extern char** environ;
 
 namespace presync::graph::testing {
 namespace {
 
 using namespace std::chrono_literals;
 
-constexpr const char* emulator_bin = PRESYNC_BIN_DIR "/presync-graph-emulator";
-constexpr const char* client_id = "00000000-0000-0000-0000-0000000000b1";
-constexpr const char* tenant = "00000000-0000-0000-0000-0000000000a1";
-constexpr const char* test_secret = "graph-actor-test-secret";
-
-/// Returns the emulator's id of user n (1-based).
-std::string user_id(size_t n) {
-  auto digits = std::to_string(n);
-  return "00000000-0000-0000-0000-" + std::string(12 - digits.size(), '0') +
-         digits;
-}
-
-/// Returns the person id presync uses for user n.
-std::string person_of(size_t n) {
-  return "person-" + std::to_string(n);
-}
-
-/// The four values setPresence accepts, in the order a burst writes them.
-presence value_of(size_t round) {
-  static const presence values[] = {{"Available", "Available"},
-                                    {"Busy", "InACall"},
-                                    {"DoNotDisturb", "Presenting"},
-                                    {"Away", "Away"}};
-  return values[round % 4];
-}
-
-/// Makes a test CA and a 127.0.0.1 certificate once for the whole binary.
-class certificates {
- public:
-  static const certificates& get() {
-    static certificates c;
-    return c;
-  }
-  std::string dir;
-  std::string ca() const { return dir + "/ca.pem"; }
-  std::string cert() const { return dir + "/cert.pem"; }
-  std::string key() const { return dir + "/key.pem"; }
-
- private:
-  certificates() {
-    char tmpl[] = "/tmp/presync-graph-actor-XXXXXX";
-    dir = mkdtemp(tmpl);
-    std::string d = dir;
-    std::string script =
-      "cd " + d +
-      " && openssl req -x509 -newkey rsa:2048 -nodes -days 1"
-      " -subj /CN=presync-test-ca -keyout ca.key -out ca.pem 2>/dev/null"
-      " && openssl req -newkey rsa:2048 -nodes -subj /CN=127.0.0.1"
-      " -keyout key.pem -out req.csr 2>/dev/null"
-      " && printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\\n' > ext"
-      " && openssl x509 -req -days 1 -in req.csr -CA ca.pem -CAkey ca.key"
-      " -CAcreateserial -extfile ext -out cert.pem 2>/dev/null";
-    if (std::system(script.c_str()) != 0) {
-      throw std::runtime_error("openssl could not make the test certificates");
-    }
-  }
-};
-
-/// Starts the emulator with TLS on port 0 and stops it at the end.
-class emulator {
- public:
-  explicit emulator(std::vector<std::string> extra) {
-    const auto& certs = certificates::get();
-    std::vector<std::string> args{emulator_bin, "--tls-cert", certs.cert(),
-                                  "--tls-key",  certs.key(),  "--client-secret",
-                                  test_secret};
-    args.insert(args.end(), extra.begin(), extra.end());
-    std::vector<char*> argv;
-    for (auto& a : args) {
-      argv.push_back(a.data());
-    }
-    argv.push_back(nullptr);
-    int out[2];
-    if (pipe(out) != 0) {
-      throw std::runtime_error("pipe failed");
-    }
-    posix_spawn_file_actions_t fa;
-    posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_adddup2(&fa, out[1], 1);
-    posix_spawn_file_actions_addclose(&fa, out[0]);
-    auto rc =
-      posix_spawn(&pid_, emulator_bin, &fa, nullptr, argv.data(), environ);
-    posix_spawn_file_actions_destroy(&fa);
-    close(out[1]);
-    out_ = out[0];
-    if (rc != 0) {
-      pid_ = -1;
-      throw std::runtime_error("cannot start the emulator");
-    }
-    // Upper bound only: the line normally arrives within milliseconds.
-    std::string line;
-    char c = 0;
-    pollfd p{out_, POLLIN, 0};
-    while (line.size() < 200 && poll(&p, 1, 30000) == 1 &&
-           read(out_, &c, 1) == 1 && c != '\n') {
-      line += c;
-    }
-    if (line.rfind("listening 127.0.0.1:", 0) != 0) {
-      throw std::runtime_error("emulator did not start: " + line);
-    }
-    port_ = line.substr(line.rfind(':') + 1);
-  }
-
-  ~emulator() {
-    if (pid_ > 0) {
-      kill(pid_, SIGTERM);
-      waitpid(pid_, nullptr, 0);
-    }
-    if (out_ >= 0) {
-      close(out_);
-    }
-  }
-
-  emulator(const emulator&) = delete;
-  emulator& operator=(const emulator&) = delete;
-
-  std::string base() const { return "https://127.0.0.1:" + port_; }
-
- private:
-  pid_t pid_ = -1;
-  int out_ = -1;
-  std::string port_;
-};
-
-std::shared_ptr<http::client> make_client(bool trust_ca) {
-  http::client_config cfg;
-  cfg.env = http::empty_environment();
-  cfg.use_system_ca = true;
-  if (trust_ca) {
-    cfg.extra_ca_file = certificates::get().ca();
-  }
-  auto c = http::client::make(std::move(cfg));
-  if (!c) {
-    throw std::runtime_error("client: " + c.err().describe());
-  }
-  return std::shared_ptr<http::client>(std::move(*c));
-}
-
-/// The fixture: an emulator, a trusted client, tokens, budget, actors.
-class GraphActors : public ::testing::Test {
+/// The emulator fixture plus a writer's arguments.
+class GraphActors : public emulator_fixture {
  protected:
-  void start(std::vector<std::string> args, bool trust_ca = true) {
-    emu_ = std::make_unique<emulator>(std::move(args));
-    control_ = make_client(true);
-    http_ = make_client(trust_ca);
-    where_.login = emu_->base();
-    where_.graph = emu_->base();
-    where_.scope_resource = "https://graph.microsoft.com";
-    client_credentials creds{tenant, client_id, secret{test_secret}};
-    tokens_ = token_provider::make(http_, creds, where_);
-    budget_ = std::make_shared<presence_budget>();
-  }
-
   presence_writer_args writer_args(size_t users) {
     presence_writer_args a;
     a.http = http_;
@@ -202,83 +39,6 @@ class GraphActors : public ::testing::Test {
     a.options.total_timeout = 20s;
     return a;
   }
-
-  /// Sends a control request and returns the body; fails the test on error.
-  std::string control(const std::string& method, const std::string& path,
-                      const std::string& body = "") {
-    http::http_request r;
-    r.method = method;
-    r.url = emu_->base() + "/_control/" + path;
-    r.body = body;
-    if (!body.empty()) {
-      r.headers.set("Content-Type", "application/json");
-    }
-    auto answer = control_->send(std::move(r));
-    EXPECT_TRUE(answer) << path;
-    if (!answer) {
-      return "";
-    }
-    EXPECT_LT(answer->status, 300) << path << ": " << answer->body;
-    return answer->body;
-  }
-
-  /// Returns counters.operations[name] (0 when absent).
-  int64_t counter(const std::string& name) {
-    auto body = control("GET", "counters");
-    simdjson::dom::parser p;
-    auto doc = p.parse(body);
-    int64_t v = 0;
-    if (doc["operations"][name].get(v) != simdjson::SUCCESS) {
-      return 0;
-    }
-    return v;
-  }
-
-  /// Returns "sessionId availability/activity" of user n's first session.
-  std::string session_of(size_t n) {
-    auto body = control("GET", "users/" + user_id(n) + "/presence");
-    simdjson::dom::parser p;
-    auto doc = p.parse(body);
-    simdjson::dom::array sessions;
-    if (doc["sessions"].get(sessions) != simdjson::SUCCESS ||
-        sessions.size() == 0) {
-      return "none";
-    }
-    auto s = sessions.at(0);
-    std::string_view id;
-    std::string_view av;
-    std::string_view ac;
-    if (s["sessionId"].get(id) || s["availability"].get(av) ||
-        s["activity"].get(ac)) {
-      return "malformed";
-    }
-    return std::string(id) + " " + std::string(av) + "/" + std::string(ac);
-  }
-
-  static write_request teams_write(size_t n, presence value) {
-    write_request r;
-    r.person = person_of(n);
-    r.to = side::teams;
-    r.kind = write_kind::write;
-    r.teams = teams_target::of(std::move(value));
-    return r;
-  }
-
-  /// Stops every spawned actor.
-  void stop(std::initializer_list<caf::actor> actors) {
-    for (const auto& a : actors) {
-      caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
-    }
-  }
-
-  std::unique_ptr<emulator> emu_;
-  std::shared_ptr<http::client> control_;
-  std::shared_ptr<http::client> http_;
-  endpoints where_;
-  std::shared_ptr<token_provider> tokens_;
-  std::shared_ptr<presence_budget> budget_;
-  caf::actor_system_config cfg_;
-  caf::actor_system sys_{cfg_};
 };
 
 TEST_F(GraphActors, WriterFetchesATokenAndSetsPresenceOverTls) {

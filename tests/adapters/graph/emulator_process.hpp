@@ -48,6 +48,16 @@ inline std::string person_of(size_t n) {
   return "person-" + std::to_string(n);
 }
 
+/// Returns the four values setPresence accepts, in the order a burst
+/// writes them: the value of round r is value_of(r % 4).
+inline presence value_of(size_t round) {
+  static const presence values[] = {{"Available", "Available"},
+                                    {"Busy", "InACall"},
+                                    {"DoNotDisturb", "Presenting"},
+                                    {"Away", "Away"}};
+  return values[round % 4];
+}
+
 /// Makes a test CA and a 127.0.0.1 certificate once per test binary.
 /// TODO: the temporary folder is not removed; an atexit hook removing
 /// `dir` would clean it up.
@@ -148,12 +158,15 @@ class emulator_process {
   std::string port_;
 };
 
-/// Returns a client that trusts the test CA.
-inline std::shared_ptr<http::client> trusting_client() {
+/// Returns a client that trusts the system store and, unless told not to,
+/// the test CA.
+inline std::shared_ptr<http::client> trusting_client(bool trust_ca = true) {
   http::client_config cfg;
   cfg.env = http::empty_environment();
   cfg.use_system_ca = true;
-  cfg.extra_ca_file = test_certificates::get().ca();
+  if (trust_ca) {
+    cfg.extra_ca_file = test_certificates::get().ca();
+  }
   auto c = http::client::make(std::move(cfg));
   if (!c) {
     throw std::runtime_error("client: " + c.err().describe());
@@ -162,7 +175,9 @@ inline std::shared_ptr<http::client> trusting_client() {
 }
 
 /// A fixture with an emulator, a client, tokens, a presence budget and an
-/// actor system; `start` launches the emulator.
+/// actor system; `start` launches the emulator, and the client the Graph
+/// code uses trusts the test CA unless `trust_ca` is false (the control
+/// API's client always does).
 class emulator_fixture : public ::testing::Test {
  protected:
   /// Stops what `keep` saw, so that a failed assertion cannot leave an
@@ -179,10 +194,10 @@ class emulator_fixture : public ::testing::Test {
     return a;
   }
 
-  void start(std::vector<std::string> args) {
+  void start(std::vector<std::string> args, bool trust_ca = true) {
     emu_ = std::make_unique<emulator_process>(std::move(args));
     control_ = trusting_client();
-    http_ = trusting_client();
+    http_ = trusting_client(trust_ca);
     where_.login = emu_->base();
     where_.graph = emu_->base();
     where_.scope_resource = "https://graph.microsoft.com";

@@ -31,16 +31,6 @@ constexpr auto interval = 5s;    ///< teams_poll_interval's default
 constexpr double budget_requests = 1500;
 constexpr auto budget_window = 30s;
 
-/// The four values setPresence accepts, in the order the burst writes
-/// them; the round of a value is its index.
-presence value_of(size_t round) {
-  static const presence values[] = {{"Available", "Available"},
-                                    {"Busy", "InACall"},
-                                    {"DoNotDisturb", "Presenting"},
-                                    {"Away", "Away"}};
-  return values[round % 4];
-}
-
 class GraphLoad : public emulator_fixture {
  protected:
   presence_poller_counters poller_counters(caf::actor poller) {
