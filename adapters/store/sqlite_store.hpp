@@ -1,0 +1,111 @@
+// The SQLite implementation of state_store: one file per process (WAL
+// journal), created on first start, with a schema version and forward
+// migrations. A writer thread commits queued writes in one transaction per
+// batch; a newer write for the same key replaces a queued older one.
+//
+// A file that is not a database, fails SQLite's quick check or carries a
+// schema newer than this build is an error naming the path; presync then
+// refuses to start unless told to reset the state (`--reset-state`).
+#pragma once
+
+#include "adapters/store/state_store.hpp"
+
+#include <condition_variable>
+#include <memory>
+#include <mutex>
+#include <string_view>
+#include <thread>
+#include <utility>
+
+struct sqlite3;
+
+namespace presync::store {
+
+/// How to open the store.
+struct open_options {
+  std::string path;
+  /// Delete whatever is at `path` (and its -wal and -shm files) first.
+  bool reset = false;
+};
+
+/// What open() found.
+enum class open_outcome : uint8_t {
+  created, ///< no file was there: a new, empty store
+  opened,  ///< an existing store, migrated to the current schema
+  reset,   ///< the old file was deleted on request; a new, empty store
+};
+
+/// Returns "created", "opened" or "reset".
+std::string_view to_string(open_outcome x);
+
+/// The schema version this build writes.
+inline constexpr int schema_version = 2;
+
+class sqlite_store final : public state_store {
+ public:
+  /// Opens (or creates) the store at `opts.path`. Fails with
+  /// config_invalid and a message naming the path when the file is
+  /// unreadable, corrupt or from a newer presync.
+  [[nodiscard]] static expected<std::unique_ptr<sqlite_store>>
+  open(const open_options& opts);
+
+  ~sqlite_store() override;
+
+  sqlite_store(const sqlite_store&) = delete;
+  sqlite_store& operator=(const sqlite_store&) = delete;
+
+  expected<std::optional<std::string>>
+  checkpoint(const checkpoint_key& key) override;
+  void put_checkpoint(const checkpoint_key& key,
+                      std::string sequence_number) override;
+  expected<std::map<std::string, std::string>>
+  person_records(const std::string& tenant) override;
+  void put_person(const std::string& tenant, const std::string& person,
+                  std::string record) override;
+  void erase_person(const std::string& tenant,
+                    const std::string& person) override;
+  std::optional<error> flush() override;
+  store_stats stats() const override;
+
+  /// Returns what open() found.
+  open_outcome outcome() const { return outcome_; }
+
+  /// Returns the file's path.
+  const std::string& path() const { return path_; }
+
+ private:
+  using person_key = std::pair<std::string, std::string>;
+
+  /// Writes waiting for the writer thread; nullopt erases a person.
+  struct batch {
+    std::map<checkpoint_key, std::string> checkpoints;
+    std::map<person_key, std::optional<std::string>> persons;
+    bool empty() const { return checkpoints.empty() && persons.empty(); }
+  };
+
+  sqlite_store(sqlite3* db, std::string path, open_outcome outcome);
+
+  void run_writer();
+  std::optional<error> commit(const batch& b);
+  void note_queued(bool replaced);
+
+  sqlite3* db_;
+  std::string path_;
+  open_outcome outcome_;
+
+  std::mutex db_mutex_; ///< one user of db_ at a time (reads, the writer)
+
+  mutable std::mutex mutex_;     ///< guards the members below
+  std::condition_variable wake_; ///< the writer waits on it
+  std::condition_variable done_; ///< flush() waits on it
+  batch pending_;
+  batch inflight_;             ///< taken by the writer, not committed yet
+  uint64_t queued_gen_ = 0;    ///< bumped by every queued write
+  uint64_t committed_gen_ = 0; ///< every write up to this one is on disk
+  bool stopping_ = false;
+  std::optional<error> failed_; ///< latched: the first batch that failed
+  store_stats stats_;
+  std::thread writer_;
+};
+
+} // namespace presync::store
