@@ -1,6 +1,7 @@
 // presync: the command line. Each subcommand lives in its own unit; this
 // file only dispatches.
 #include "app/demo_cmd.hpp"
+#include "app/explain_cmd.hpp"
 #include "app/run_cmd.hpp"
 #include "app/scenarios_cmd.hpp"
 #include "config/check_config.hpp"
@@ -17,6 +18,7 @@ commands:
   run --config FILE    run the sync service
   demo [OPTIONS]       run a live contact centre on the local emulators
   scenarios DIR...     replay every *.yaml story in DIR on a simulated clock
+  explain --person ID  ask the running service why a person shows what it does
   check-config FILE    validate a config file and list every problem
   help                 show this text
 
@@ -40,6 +42,9 @@ int main(int argc, char** argv) {
   }
   if (cmd == "demo") {
     return presync::app::demo_main(argc - 2, argv + 2);
+  }
+  if (cmd == "explain") {
+    return presync::app::explain_main(argc - 2, argv + 2);
   }
   if (cmd == "scenarios") {
     return presync::app::scenarios_main(argc - 2, argv + 2);

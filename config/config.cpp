@@ -1,5 +1,6 @@
 #include "config/config.hpp"
 
+#include "config/did_mapping.hpp"
 #include "config/internal/yaml_reader.hpp"
 
 #include <algorithm>
@@ -49,7 +50,7 @@ constexpr std::array<std::string_view, 9> graph_keys = {
   "presence_window",
   "directory_requests_per_second",
 };
-constexpr std::array<std::string_view, 12> connect_keys = {
+constexpr std::array<std::string_view, 13> connect_keys = {
   "instance_id",
   "region",
   "endpoint",
@@ -58,6 +59,7 @@ constexpr std::array<std::string_view, 12> connect_keys = {
   "stream_name",
   "outbound_contact_flow_id",
   "outbound_queue_id",
+  "did_mapping_file",
   "requests_per_second",
   "burst",
   "agent_statuses",
@@ -426,6 +428,8 @@ class loader {
           internal::assign(out.outbound_contact_flow_id, read_guid(e));
         } else if (e.key == "outbound_queue_id") {
           internal::assign(out.outbound_queue_id, read_guid(e));
+        } else if (e.key == "did_mapping_file") {
+          internal::assign(out.did_mapping_file, read_did_mapping_file(e));
         } else if (e.key == "requests_per_second") {
           internal::assign(out.requests_per_second,
                            r_.integer(e.value, e.at, 1, 1000));
@@ -697,6 +701,24 @@ class loader {
       return std::nullopt;
     }
     return text;
+  }
+
+  /// Reads a direct-number file and reports each bad line of it.
+  std::optional<std::string> read_did_mapping_file(const entry& e) {
+    auto file = read_existing_file(e);
+    if (!file) {
+      return std::nullopt;
+    }
+    auto text = read_text_file(*file);
+    if (!text) {
+      r_.error(e.at, "cannot read file " + *file);
+      return std::nullopt;
+    }
+    auto parsed = parse_did_mapping(*text);
+    for (const auto& problem : parsed.problems) {
+      r_.error(e.at, *file + ": " + problem);
+    }
+    return parsed.problems.empty() ? file : std::nullopt;
   }
 
   std::optional<std::vector<std::string>> read_statuses(const entry& e) {

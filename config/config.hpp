@@ -96,6 +96,9 @@ struct connect_config {
   std::string stream_name;
   std::string outbound_contact_flow_id;
   std::string outbound_queue_id;
+  /// Direct numbers of agents for the routing lookup, beside the desk
+  /// phone numbers Connect lists (config/did_mapping.hpp); empty: none.
+  std::string did_mapping_file;
   int requests_per_second = 2;
   int burst = 5;
   std::vector<std::string> agent_statuses; ///< custom status names
