@@ -3,6 +3,7 @@
 #include "adapters/http/server.hpp"
 #include "adapters/log/log.hpp"
 #include "adapters/metrics/metrics.hpp"
+#include "adapters/store/startup.hpp"
 #include "app/api.hpp"
 #include "app/runtime_config.hpp"
 #include "app/tenant_runtime.hpp"
@@ -29,7 +30,8 @@ namespace {
 using namespace std::chrono_literals;
 using steady = std::chrono::steady_clock;
 
-constexpr const char* usage = R"(usage: presync run --config FILE
+constexpr const char* usage =
+  R"(usage: presync run --config FILE [--reset-state]
 
 Runs the sync service: every tenant of FILE (see config/examples/ and
 `presync check-config`), the API server with /healthz and /readyz on
@@ -42,6 +44,11 @@ variables (keys, web identity or the container endpoint).
 
 SIGTERM or SIGINT: stop taking in changes, flush queued writes for at most
 server.shutdown_grace, exit 0. A second signal exits at once (status 1).
+
+State (Kinesis checkpoints) is kept in store.path, created on first
+start. A store file that cannot be read (corrupt, not a presync store, or
+from a newer version) stops the start with a message naming it;
+--reset-state deletes it and starts fresh. A missing file is a fresh start.
 
 exit status: 0 after a shutdown, 1 on a start-up failure (a port that
 cannot be bound), 2 for a usage error or an invalid config file
@@ -70,6 +77,7 @@ log::level to_log_level(config::log_config::level l) {
 
 int run_main(int argc, char** argv) {
   std::string file;
+  bool reset_state = false;
   for (int i = 0; i < argc; ++i) {
     std::string_view arg = argv[i];
     if (arg == "--help" || arg == "-h") {
@@ -78,6 +86,8 @@ int run_main(int argc, char** argv) {
     }
     if (arg == "--config" && i + 1 < argc) {
       file = argv[++i];
+    } else if (arg == "--reset-state") {
+      reset_state = true;
     } else {
       std::fprintf(stderr, "presync run: unexpected argument '%s'\n\n%s",
                    argv[i], usage);
@@ -132,9 +142,17 @@ int run_main(int argc, char** argv) {
     return 1;
   }
 
+  // The durable state: a store that cannot be read stops the start, so a
+  // damaged file never turns silently into a fresh start.
+  auto store = store::open_state_store(cfg->store.path, reset_state);
+  if (!store) {
+    return 1;
+  }
+
   std::vector<std::unique_ptr<tenant_runtime>> tenants;
   for (const auto& t : cfg->tenants) {
     tenants.push_back(std::make_unique<tenant_runtime>(sys, t, metrics, env));
+    tenants.back()->use_store(store.get());
   }
 
   api_context ctx;
@@ -200,6 +218,10 @@ int run_main(int argc, char** argv) {
   drain.join();
   api->reset();
   tenants.clear();
+  if (auto e = store->flush()) {
+    logger().error("store_write_failed", {log::kv("error", e->describe())});
+  }
+  store.reset();
   logger().info("stopped", {log::kv("writes_left", left.load())});
   return 0;
 }

@@ -15,6 +15,7 @@
 #include "adapters/http/client.hpp"
 #include "adapters/log/log.hpp"
 #include "adapters/metrics/metrics.hpp"
+#include "adapters/store/checkpoints.hpp"
 #include "app/tenant_metrics.hpp"
 #include "protocol/identity.hpp"
 
@@ -161,7 +162,7 @@ struct tenant_runtime::parts {
   std::unique_ptr<aws::signed_caller> connect_caller;
   std::unique_ptr<aws::signed_caller> kinesis_caller;
   std::unique_ptr<connect::connect_client> connect;
-  std::unique_ptr<connect::memory_checkpoint_store> checkpoints;
+  std::unique_ptr<connect::checkpoint_store> checkpoints;
 
   live_totals live;
   std::unique_ptr<tenant_metrics_feed> feed;
@@ -437,7 +438,16 @@ bool tenant_runtime::start_sequence() {
     }
   }
   p.relay = sys_.spawn(event_relay);
-  p.checkpoints = std::make_unique<connect::memory_checkpoint_store>();
+  // With a store, a shard resumes after its checkpoint instead of LATEST.
+  // TODO: the persons still start fresh (DESIGN.md §4, "Start") and no
+  // reconciliation follows a checkpoint the stream has trimmed; both come
+  // with persisted person state (#6 step 3 and 4).
+  if (store_ != nullptr) {
+    p.checkpoints = std::make_unique<store::store_checkpoints>(*store_, cfg_.id,
+                                                               c.stream_name);
+  } else {
+    p.checkpoints = std::make_unique<connect::memory_checkpoint_store>();
+  }
   connect::consumer_setup cs;
   cs.call = connect::make_kinesis_call(*p.kinesis_caller);
   cs.config.stream_name = c.stream_name;

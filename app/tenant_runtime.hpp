@@ -35,6 +35,10 @@ namespace presync::connect {
 struct user_summary;
 } // namespace presync::connect
 
+namespace presync::store {
+class state_store;
+} // namespace presync::store
+
 namespace presync::app {
 
 /// Counters of one tenant since start, for the summary line.
@@ -80,6 +84,11 @@ class tenant_runtime {
   /// Starts the tenant's thread: the start sequence, then the periodic
   /// work (directory refresh, readiness, the summary line every minute).
   void start();
+
+  /// Keeps the tenant's durable state (Kinesis checkpoints) in `store`,
+  /// which must outlive the tenant; without it they live in memory. Call
+  /// before start().
+  void use_store(store::state_store* store) { store_ = store; }
 
   /// Stops taking in changes (poller, consumer), waits until the write
   /// queues are empty or `deadline` passes, then ends every actor. Returns
@@ -134,6 +143,7 @@ class tenant_runtime {
   std::atomic<tenant_phase> phase_{tenant_phase::starting};
   tenant_totals polled_; ///< adapter counters, refreshed by periodic()
   std::vector<identity_conflict> conflicts_; ///< set once at start
+  store::state_store* store_ = nullptr; ///< durable state; may be null
 };
 
 } // namespace presync::app
