@@ -185,6 +185,12 @@ void presence_board::on_directory(uint64_t version, size_t people) {
   }
 }
 
+void presence_board::retain(
+  const std::function<bool(const std::string&)>& keep) {
+  std::unique_lock lock{mutex_};
+  std::erase_if(states_, [&](const auto& kv) { return !keep(kv.first); });
+}
+
 // Called with mutex_ held exclusively.
 void presence_board::push(std::string event, std::string data) {
   auto seq = next_seq_++;

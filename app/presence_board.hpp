@@ -83,6 +83,10 @@ class presence_board {
   /// Records that the directory changed (people came or went).
   void on_directory(uint64_t version, size_t people);
 
+  /// Drops the states of people `keep` does not return true for (they
+  /// left the directory).
+  void retain(const std::function<bool(const std::string&)>& keep);
+
   // -- readers ---------------------------------------------------------------
 
   /// Returns a person's state (a default one when unknown).

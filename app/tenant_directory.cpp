@@ -49,8 +49,8 @@ tenant_directory::tenant_directory(std::string tenant,
                                    const config::connect_config& connect,
                                    size_t event_capacity)
   : tenant_(std::move(tenant)), instance_id_(connect.instance_id),
-    contact_flow_id_(connect.outbound_contact_flow_id),
-    queue_id_(connect.outbound_queue_id), board_(event_capacity) {
+    board_(event_capacity), contact_flow_id_(connect.outbound_contact_flow_id),
+    queue_id_(connect.outbound_queue_id) {
   if (connect.did_mapping_file.empty()) {
     return;
   }
@@ -69,6 +69,22 @@ tenant_directory::tenant_directory(std::string tenant,
                    {log::kv("tenant", tenant_), log::kv("detail", problem)});
   }
   did_mapping_ = std::move(parsed.entries);
+}
+
+std::string tenant_directory::contact_flow_id() const {
+  std::lock_guard guard{mutex_};
+  return contact_flow_id_;
+}
+
+std::string tenant_directory::queue_id() const {
+  std::lock_guard guard{mutex_};
+  return queue_id_;
+}
+
+void tenant_directory::set_calls(const config::connect_config& connect) {
+  std::lock_guard guard{mutex_};
+  contact_flow_id_ = connect.outbound_contact_flow_id;
+  queue_id_ = connect.outbound_queue_id;
 }
 
 std::shared_ptr<const directory_snapshot> tenant_directory::snapshot() const {
@@ -232,6 +248,8 @@ void tenant_directory::rebuild(
   }
   fingerprint_ = print;
   ++version_;
+  board_.retain(
+    [&snap](const std::string& id) { return snap->find(id) != nullptr; });
 
   for (const auto& problem : snap->problems()) {
     if (known_problems_.insert(problem).second) {

@@ -73,8 +73,8 @@ class tenant_directory {
   const std::string& tenant() const { return tenant_; }
 
   /// Returns the outbound contact flow, queue and instance for calls.
-  const std::string& contact_flow_id() const { return contact_flow_id_; }
-  const std::string& queue_id() const { return queue_id_; }
+  std::string contact_flow_id() const;
+  std::string queue_id() const;
   const std::string& instance_id() const { return instance_id_; }
 
   /// Asks for a person's detail; unavailable until the tenant runs.
@@ -89,6 +89,11 @@ class tenant_directory {
 
   /// Swaps in a new snapshot and tells the event stream.
   void publish(std::shared_ptr<const directory_snapshot> snap);
+
+  /// Takes the click-to-dial settings of a reloaded config.
+  // TODO: a changed did_mapping_file is read only at start; re-reading it
+  // here on reload (it was validated by the loader) would apply it too.
+  void set_calls(const config::connect_config& connect);
 
   /// Sets how persons are asked and calls placed (once the actors run).
   void set_person_query(person_query_fn f);
@@ -121,11 +126,11 @@ class tenant_directory {
  private:
   std::string tenant_;
   std::string instance_id_;
-  std::string contact_flow_id_;
-  std::string queue_id_;
   presence_board board_;
 
-  mutable std::mutex mutex_; ///< guards the three members below
+  mutable std::mutex mutex_; ///< guards the five members below
+  std::string contact_flow_id_;
+  std::string queue_id_;
   std::shared_ptr<const directory_snapshot> snapshot_;
   person_query_fn person_query_;
   dial_fn dialer_;

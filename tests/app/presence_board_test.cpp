@@ -85,6 +85,17 @@ TEST(PresenceBoard, TheListenerHearsEveryEvent) {
   EXPECT_EQ(heard, 2);
 }
 
+TEST(PresenceBoard, PeopleWhoLeftAreForgotten) {
+  presence_board board;
+  board.on_connect("stays", "Available");
+  board.on_connect("leaves", "Available");
+
+  board.retain([](const std::string& id) { return id == "stays"; });
+
+  EXPECT_EQ(board.state_of("stays").connect_state, "Available");
+  EXPECT_EQ(board.state_of("leaves").connect_state, "");
+}
+
 TEST(PresenceCategory, TeamsWinsThenConnectThenUnknown) {
   live_state teams{presence{"DoNotDisturb", "Presenting"}, "Available", 0};
   live_state unknown_teams{presence{"PresenceUnknown", "PresenceUnknown"},
