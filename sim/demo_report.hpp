@@ -164,6 +164,10 @@ struct demo_report {
   std::int64_t expected_changes = 0;
   /// Expected changes with no write of their value by their end + grace.
   std::int64_t changes_not_written = 0;
+  /// Expected changes first written more than hold_tolerance before their
+  /// run had held for min_hold, and up to ten of them described.
+  std::int64_t early_writes = 0;
+  std::vector<inconsistency> early_write_examples;
 
   /// presync session writes from the workload's start on, refreshes in.
   std::int64_t session_writes = 0;

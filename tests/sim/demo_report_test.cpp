@@ -181,6 +181,27 @@ TEST_F(DemoReport, LateWriteDelayIsMeasured) {
   EXPECT_TRUE(r.consistent);
 }
 
+TEST_F(DemoReport, WriteBeforeTheHoldEndsIsEarly) {
+  logged_in_and_written();
+  change(100, "Lunch");
+  write(100.07, "Away", "Away"); // no hold at all
+  final_state("Lunch");
+  shows("g-1", presence{"Away", "Away"}, presence{"Away", "Away"});
+
+  const auto r = make_report(in);
+
+  EXPECT_EQ(r.early_writes, 1);
+  EXPECT_EQ(r.min_delay_ms, -14930);
+  ASSERT_EQ(r.early_write_examples.size(), 1u);
+  EXPECT_EQ(r.early_write_examples[0].person, "gina@example.com");
+  EXPECT_NE(
+    r.early_write_examples[0].why.find("Away/Away run written at +70 ms"),
+    std::string::npos)
+    << r.early_write_examples[0].why;
+  EXPECT_NE(r.early_write_examples[0].why.find("Lunch at +0 ms"),
+            std::string::npos);
+}
+
 TEST_F(DemoReport, MissingWriteIsCountedAndInconsistent) {
   logged_in_and_written();
   change(100, "Lunch");
