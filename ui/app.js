@@ -360,6 +360,10 @@ function onPresence(change) {
     const p = state.people.get(change.person);
     p.state = change.state;
     showState(row, change.state);
+  } else if (state.presence !== "" && !state.query &&
+             change.state.presence === state.presence) {
+    // Someone not listed now matches the presence filter.
+    scheduleReload();
   }
   if (state.panelPerson === change.person) {
     refreshPanelSoon();
