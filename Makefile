@@ -6,7 +6,7 @@ CMAKE_FLAGS ?=
 ARGS ?=
 
 .PHONY: setup build test demo scenarios asan format format-check ops-check \
-	clean
+	bench-api clean
 
 setup:
 	@bash deploy/install-packages.sh
@@ -31,6 +31,11 @@ demo: setup build
 
 scenarios: build
 	$(BUILD_DIR)/bin/presync scenarios ../shared/scenarios tests/scenarios
+
+# The directory API at scale: 20,000 people, pages of 1,000, one change
+# to 200 event streams; prints figures (bench/api_bench.cpp).
+bench-api: build
+	$(BUILD_DIR)/bin/presync_api_bench 20000 200
 
 # Address and undefined-behaviour sanitizers, warnings as errors.
 asan:
