@@ -19,9 +19,11 @@
 #include <string>
 #include <string_view>
 #include <thread>
+#include <tuple>
 #include <vector>
 
 #include <pthread.h>
+#include <sys/stat.h>
 
 namespace presync::app {
 
@@ -41,6 +43,13 @@ object per line on stdout.
 Secrets come from the environment variables the file names (the Graph
 client secret, the API tokens) and AWS credentials from the usual AWS
 variables (keys, web identity or the container endpoint).
+
+SIGHUP, or a change of FILE (also through a swapped symlink, as a
+Kubernetes ConfigMap update does): re-read FILE. Maps, holds, windows,
+rate limits, identity rules and the log level apply at once; an invalid
+file is rejected with check-config's messages and the running config
+stays; changes that need a restart (tenants, ports, endpoints, ids) are
+logged as such.
 
 SIGTERM or SIGINT: stop taking in changes, flush queued writes for at most
 server.shutdown_grace, exit 0. A second signal exits at once (status 1).
@@ -71,6 +80,107 @@ log::level to_log_level(config::log_config::level l) {
     return log::level::error;
   }
   return log::level::info;
+}
+
+/// Tells whether a config file changed: its resolved inode, size or
+/// modification time.
+class config_watch {
+ public:
+  explicit config_watch(std::string path) : path_(std::move(path)) {
+    changed();
+  }
+
+  bool changed() {
+    struct stat st {};
+    if (::stat(path_.c_str(), &st) != 0) {
+      return false; // gone for a moment while a symlink is swapped
+    }
+    auto now = std::make_tuple(st.st_ino, st.st_size, st.st_mtim.tv_sec,
+                               st.st_mtim.tv_nsec);
+    bool differs = now != last_;
+    last_ = now;
+    return differs;
+  }
+
+ private:
+  std::string path_;
+  std::tuple<ino_t, off_t, time_t, long> last_{};
+};
+
+/// Lists top-level settings that only a restart applies.
+std::vector<std::string> restart_only_changes(const config::presync_config& a,
+                                              const config::presync_config& b) {
+  std::vector<std::string> out;
+  std::vector<std::string> ids_a;
+  std::vector<std::string> ids_b;
+  for (const auto& t : a.tenants) {
+    ids_a.push_back(t.id);
+  }
+  for (const auto& t : b.tenants) {
+    ids_b.push_back(t.id);
+  }
+  if (ids_a != ids_b) {
+    out.emplace_back("tenants");
+  }
+  if (a.server.listen.to_string() != b.server.listen.to_string()) {
+    out.emplace_back("server.listen");
+  }
+  if (a.server.api_tokens_env != b.server.api_tokens_env) {
+    out.emplace_back("server.api_tokens_env");
+  }
+  if (a.metrics.listen.to_string() != b.metrics.listen.to_string()) {
+    out.emplace_back("metrics.listen");
+  }
+  if (a.store.path != b.store.path) {
+    out.emplace_back("store.path");
+  }
+  if (a.actors.scheduler_threads != b.actors.scheduler_threads ||
+      a.actors.scheduler_policy != b.actors.scheduler_policy ||
+      a.actors.throughput != b.actors.throughput) {
+    out.emplace_back("actors");
+  }
+  return out;
+}
+
+/// Re-reads the config. An invalid file is rejected with check-config's
+/// messages and the running config stays; a valid one applies what can
+/// apply while running (log level, each tenant's sync settings and rate
+/// limits) and names what needs a restart.
+void reload(const std::string& file, config::presync_config& running,
+            std::vector<std::unique_ptr<tenant_runtime>>& tenants,
+            metrics::sync_metrics& metrics, const config::env_lookup& env) {
+  config::diagnostics diags{file};
+  auto next = config::load_config_file(file, diags, env);
+  if (!next) {
+    for (const auto& line : diags.format_all()) {
+      logger().error("config_problem", {log::kv("detail", line)});
+    }
+    logger().error("config_rejected",
+                   {log::kv("config", file),
+                    log::kv("errors", diags.error_count()),
+                    log::kv("detail", "the running config stays")});
+    metrics.count_config_reload(false);
+    return;
+  }
+
+  log::set_level(to_log_level(next->log.min_level));
+  for (const auto& path : restart_only_changes(running, *next)) {
+    logger().warning("config_change_needs_restart", {log::kv("path", path)});
+  }
+  for (auto& t : tenants) {
+    for (const auto& nt : next->tenants) {
+      if (nt.id == t->id()) {
+        t->reload(nt);
+      }
+    }
+  }
+  auto restart_only = running;
+  running = *next;
+  running.tenants = restart_only.tenants; // what the runtimes started with
+  running.server.listen = restart_only.server.listen;
+  running.metrics.listen = restart_only.metrics.listen;
+  metrics.count_config_reload(true);
+  logger().info("config_reloaded", {log::kv("config", file)});
 }
 
 } // namespace
@@ -155,12 +265,25 @@ int run_main(int argc, char** argv) {
     tenants.back()->use_store(store.get());
   }
 
+  // The API answers from the tenants' directories; event streams and
+  // click-to-dial calls run off the server's thread.
+  auto events = std::make_unique<event_hub>();
+  auto blocking = std::make_unique<task_runner>();
   api_context ctx;
   ctx.tenants = &tenants;
+  ctx.directory_of = [](const tenant_runtime& t) {
+    return &t.directory();
+  };
   ctx.tokens = parse_api_tokens(env(cfg->server.api_tokens_env).value_or(""));
+  ctx.cors_origins = cfg->server.cors_origins;
+  ctx.events = events.get();
+  ctx.blocking = blocking.get();
   auto api = http::server::start(
     cfg->server.listen.to_string(),
-    [&ctx](const http::server_request& req) { return handle_api(ctx, req); });
+    http::async_request_handler{
+      [&ctx](http::server_request req, http::responder out) {
+        serve_api(ctx, std::move(req), std::move(out));
+      }});
   if (!api) {
     logger().error("api_listen_failed",
                    {log::kv("address", cfg->server.listen.to_string()),
@@ -176,16 +299,20 @@ int run_main(int argc, char** argv) {
     t->start();
   }
 
-  // Wait for a signal. SIGHUP will reload the config (issue 8); until
-  // then it is acknowledged and ignored.
+  // Wait for a signal, and watch the file: SIGHUP or a change of what the
+  // path resolves to (a ConfigMap update swaps a symlink) reloads it.
+  config_watch watch{file};
   int sig = 0;
   for (;;) {
-    sigwait(&signals, &sig);
-    if (sig != SIGHUP) {
+    timespec wait{2, 0};
+    siginfo_t info;
+    sig = sigtimedwait(&signals, &info, &wait);
+    if (sig == SIGTERM || sig == SIGINT) {
       break;
     }
-    logger().warning("reload_not_supported",
-                     {log::kv("detail", "restart presync to apply changes")});
+    if (sig == SIGHUP || watch.changed()) {
+      reload(file, *cfg, tenants, *metrics, env);
+    }
   }
   logger().info(
     "stopping",
@@ -217,6 +344,8 @@ int run_main(int argc, char** argv) {
   }
   drain.join();
   api->reset();
+  events.reset();
+  blocking.reset();
   tenants.clear();
   if (auto e = store->flush()) {
     logger().error("store_write_failed", {log::kv("error", e->describe())});

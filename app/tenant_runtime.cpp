@@ -210,6 +210,62 @@ struct people_maps {
   }
 };
 
+/// Returns the limits of the Teams and the Connect write queue. The Teams
+/// queue leaves the poller its share of the presence budget.
+std::pair<write_queue_settings, write_queue_settings>
+queue_limits(const config::tenant_config& cfg, size_t polled_users) {
+  const auto& g = cfg.graph;
+  const auto polls_per_window =
+    static_cast<double>(g.presence_window / cfg.sync.teams_poll_interval) *
+    static_cast<double>((polled_users + graph::max_presence_ids - 1) /
+                        graph::max_presence_ids);
+  write_queue_settings teams;
+  teams.requests_per_window =
+    std::max(1.0, g.presence_requests_per_window - polls_per_window);
+  teams.window = g.presence_window;
+  teams.burst = teams.requests_per_window;
+  write_queue_settings connect;
+  connect.requests_per_window = cfg.connect.requests_per_second;
+  connect.window = 1s;
+  connect.burst = cfg.connect.burst;
+  return {teams, connect};
+}
+
+/// Lists what changed between two configs of a tenant that only a restart
+/// applies (the clients and actors were built with the old values).
+std::vector<std::string> restart_only_changes(const config::tenant_config& a,
+                                              const config::tenant_config& b) {
+  std::vector<std::string> out;
+  auto check = [&](bool same, const char* path) {
+    if (!same) {
+      out.emplace_back(path);
+    }
+  };
+  check(a.graph.tenant_id == b.graph.tenant_id, "graph.tenant_id");
+  check(a.graph.client_id == b.graph.client_id, "graph.client_id");
+  check(a.graph.client_secret_env == b.graph.client_secret_env,
+        "graph.client_secret_env");
+  check(a.graph.login_endpoint == b.graph.login_endpoint,
+        "graph.login_endpoint");
+  check(a.graph.graph_endpoint == b.graph.graph_endpoint,
+        "graph.graph_endpoint");
+  check(a.graph.ca_file == b.graph.ca_file, "graph.ca_file");
+  check(a.connect.instance_id == b.connect.instance_id, "connect.instance_id");
+  check(a.connect.region == b.connect.region, "connect.region");
+  check(a.connect.endpoint == b.connect.endpoint, "connect.endpoint");
+  check(a.connect.kinesis_endpoint == b.connect.kinesis_endpoint,
+        "connect.kinesis_endpoint");
+  check(a.connect.sts_endpoint == b.connect.sts_endpoint,
+        "connect.sts_endpoint");
+  check(a.connect.stream_name == b.connect.stream_name, "connect.stream_name");
+  check(a.connect.credentials == b.connect.credentials, "connect.credentials");
+  check(a.sync.teams_poll_interval == b.sync.teams_poll_interval,
+        "sync.teams_poll_interval");
+  check(a.sync.teams_session_ttl == b.sync.teams_session_ttl,
+        "sync.teams_session_ttl");
+  return out;
+}
+
 /// The initial facts of one person from the bulk reads of both sides.
 person_init make_init(const tenant_runtime::parts& p,
                       const matched_person& person,
@@ -241,7 +297,8 @@ tenant_runtime::tenant_runtime(caf::actor_system& sys,
                                std::shared_ptr<metrics::sync_metrics> metrics,
                                config::env_lookup env)
   : sys_(sys), cfg_(std::move(cfg)), metrics_(std::move(metrics)),
-    env_(std::move(env)), parts_(std::make_unique<parts>()) {
+    env_(std::move(env)), parts_(std::make_unique<parts>()),
+    directory_(std::make_unique<tenant_directory>(cfg_.id, cfg_.connect)) {
   // nop
 }
 
@@ -347,9 +404,9 @@ bool tenant_runtime::start_sequence() {
     g.presence_requests_per_window, g.presence_window);
   p.feed = std::make_unique<tenant_metrics_feed>(cfg_.id, metrics_, cfg_);
   if (auto expiry = client_secret_expiry(env_, g.client_secret_env); !expiry) {
-    logger().warning("secret_expiry_unreadable",
-                     {log::kv("tenant", cfg_.id),
-                      log::kv("error", expiry.err().describe())});
+    logger().warning(
+      "secret_expiry_unreadable",
+      {log::kv("tenant", cfg_.id), log::kv("error", expiry.err().describe())});
   } else if (*expiry) {
     metrics_->set_client_secret_expiry(cfg_.id, **expiry);
   }
@@ -405,6 +462,7 @@ bool tenant_runtime::start_sequence() {
     return false;
   }
   rebuild_agents(users);
+  directory_->on_connect_users(users);
 
   // Identity: the mapping file, then the configured keys. ListUsers has no
   // e-mail; DescribeUser (rate limited) is read only for the agents that
@@ -525,6 +583,7 @@ bool tenant_runtime::start_sequence() {
   wa.tokens = p.tokens;
   wa.budget = p.budget;
   wa.where = p.where;
+  wa.tenant = cfg_.id;
   wa.session =
     graph::session_settings{g.client_id, cfg_.sync.teams_session_ttl};
   wa.graph_ids = maps.graph_of;
@@ -532,40 +591,33 @@ bool tenant_runtime::start_sequence() {
   p.connect_writer =
     connect::spawn_connect_writer(sys_, *p.connect, maps.agent_of);
 
-  // The Teams queue leaves the poller its share of the presence budget.
-  const auto polls_per_window =
-    static_cast<double>(g.presence_window / cfg_.sync.teams_poll_interval) *
-    static_cast<double>((maps.polled.size() + graph::max_presence_ids - 1) /
-                        graph::max_presence_ids);
-  write_queue_settings teams_limits;
-  teams_limits.requests_per_window =
-    std::max(1.0, g.presence_requests_per_window - polls_per_window);
-  teams_limits.window = g.presence_window;
-  teams_limits.burst = teams_limits.requests_per_window;
-  write_queue_settings connect_limits;
-  connect_limits.requests_per_window = c.requests_per_second;
-  connect_limits.window = 1s;
-  connect_limits.burst = c.burst;
+  auto [teams_limits, connect_limits] = queue_limits(cfg_, maps.polled.size());
 
   auto tenant = cfg_.id;
   auto metrics = metrics_;
   auto* live = &p.live;
   auto* feed = p.feed.get();
+  auto* board = &directory_->board();
   actors::tenant_config tc;
   tc.tenant = tenant;
   tc.sync = std::make_shared<const sync_settings>(cfg_.sync);
+  for (const auto& init : inits) {
+    directory_->seed(init);
+  }
   tc.people = std::move(inits);
   tc.mode = start_mode::fresh; // TODO: resumed once the store lands (#6)
   tc.teams_writer = p.teams_writer;
   tc.connect_writer = p.connect_writer;
   tc.teams_limits = teams_limits;
   tc.connect_limits = connect_limits;
-  tc.on_delivered = [tenant, metrics, live,
-                     feed](const actors::person_input& in) {
-    if (std::holds_alternative<actors::connect_change>(in)) {
+  tc.on_delivered = [tenant, metrics, live, feed,
+                     board](const actors::person_input& in) {
+    if (auto* c = std::get_if<actors::connect_change>(&in)) {
+      board->on_connect(c->person, c->state);
       ++live->connect_events;
       metrics->count_source_change(tenant, side::connect);
-    } else if (std::holds_alternative<actors::teams_observation>(in)) {
+    } else if (auto* t = std::get_if<actors::teams_observation>(&in)) {
+      board->on_teams(t->person, t->observed);
       ++live->teams_changes;
       metrics->count_source_change(tenant, side::teams);
     } else if (auto* r = std::get_if<actors::write_result>(&in)) {
@@ -600,6 +652,9 @@ bool tenant_runtime::start_sequence() {
     }
   };
   p.supervisor = actors::spawn_tenant_supervisor(sys_, std::move(tc));
+  directory_->set_person_query(make_person_query(sys_, p.supervisor, 5s));
+  directory_->set_dialer(make_connect_dialer(*p.connect));
+  publish_directory();
 
   graph::presence_poller_args pa;
   pa.http = p.http;
@@ -609,18 +664,19 @@ bool tenant_runtime::start_sequence() {
   pa.users = std::move(maps.polled);
   pa.supervisor = p.supervisor;
   pa.interval = cfg_.sync.teams_poll_interval;
+  pa.tenant = cfg_.id;
   p.poller = graph::spawn_presence_poller(sys_, std::move(pa));
 
   caf::anon_send(p.relay, relay_atom::value, p.supervisor);
 
   publish_people_counts();
   set_readiness("first poll cycle running");
-  logger().info(
-    "tenant_started",
-    {log::kv("tenant", cfg_.id), log::kv("persons", p.people.people.size()),
-     log::kv("synced", maps.both),
-     log::kv("teams_only", p.teams.size() - maps.both),
-     log::kv("conflicts", p.people.conflicts.size())});
+  logger().info("tenant_started",
+                {log::kv("tenant", cfg_.id),
+                 log::kv("persons", p.people.people.size()),
+                 log::kv("synced", maps.both),
+                 log::kv("teams_only", p.teams.size() - maps.both),
+                 log::kv("conflicts", p.people.conflicts.size())});
   return true;
 }
 
@@ -639,9 +695,9 @@ void tenant_runtime::rebuild_agents(
   p.agents.clear();
   for (const auto& u : users) {
     auto mail = p.emails.find(u.id);
-    p.agents.push_back(connect_account{
-      u.id, u.username, mail == p.emails.end() ? "" : mail->second,
-      u.username});
+    p.agents.push_back(
+      connect_account{u.id, u.username,
+                      mail == p.emails.end() ? "" : mail->second, u.username});
   }
 }
 
@@ -683,6 +739,7 @@ void tenant_runtime::match_people() {
         if (auto d = connect::parse_describe_user(body->body)) {
           p.emails[agent.user_id] = d->email;
           agent.email = d->email;
+          directory_->remember(*d);
         }
       }
     }
@@ -722,6 +779,64 @@ void tenant_runtime::match_people() {
   p.people = std::move(result);
 }
 
+void tenant_runtime::reload(config::tenant_config next) {
+  {
+    std::lock_guard<std::mutex> guard{mutex_};
+    pending_reload_ = std::move(next);
+  }
+  wake_.notify_all();
+}
+
+void tenant_runtime::apply_reload(caf::scoped_actor& self,
+                                  config::tenant_config next) {
+  auto& p = *parts_;
+
+  // What the running clients were built with stays until a restart; the
+  // rest applies now.
+  auto restart = restart_only_changes(cfg_, next);
+  std::string restart_paths;
+  for (const auto& path : restart) {
+    restart_paths += (restart_paths.empty() ? "" : ",") + path;
+  }
+  auto kept = cfg_;
+  cfg_.sync = next.sync;
+  cfg_.sync.teams_poll_interval = kept.sync.teams_poll_interval;
+  cfg_.sync.teams_session_ttl = kept.sync.teams_session_ttl;
+  cfg_.identity = next.identity;
+  cfg_.graph.presence_requests_per_window =
+    next.graph.presence_requests_per_window;
+  cfg_.graph.presence_window = next.graph.presence_window;
+  cfg_.graph.directory_requests_per_second =
+    next.graph.directory_requests_per_second;
+  cfg_.connect.requests_per_second = next.connect.requests_per_second;
+  cfg_.connect.burst = next.connect.burst;
+  cfg_.connect.outbound_contact_flow_id = next.connect.outbound_contact_flow_id;
+  cfg_.connect.outbound_queue_id = next.connect.outbound_queue_id;
+  cfg_.connect.agent_statuses = next.connect.agent_statuses;
+  if (p.feed) {
+    p.feed->on_settings(cfg_); // budgets and loop cooldown of the metrics
+  }
+
+  if (p.supervisor) {
+    auto [teams_limits, connect_limits] =
+      queue_limits(cfg_, people_maps::of(p).polled.size());
+    self->send(p.supervisor, actors::settings_update{
+                               std::make_shared<const sync_settings>(cfg_.sync),
+                               teams_limits, connect_limits});
+    p.budget->reconfigure(cfg_.graph.presence_requests_per_window,
+                          cfg_.graph.presence_window);
+    p.connect->set_limits(connect::connect_limits{
+      static_cast<double>(cfg_.connect.requests_per_second),
+      static_cast<double>(cfg_.connect.burst)});
+  }
+  logger().info("config_applied", {log::kv("tenant", cfg_.id)});
+  if (!restart.empty()) {
+    logger().warning(
+      "config_change_needs_restart",
+      {log::kv("tenant", cfg_.id), log::kv("paths", restart_paths)});
+  }
+}
+
 void tenant_runtime::publish_people_counts() {
   auto& p = *parts_;
   auto maps = people_maps::of(p);
@@ -737,22 +852,27 @@ void tenant_runtime::publish_people_counts() {
   conflicts_ = p.people.conflicts;
 }
 
+void tenant_runtime::publish_directory() {
+  auto& p = *parts_;
+  directory_->rebuild(p.directory, p.teams, p.agents, p.people);
+}
+
 void tenant_runtime::refresh_directory(caf::scoped_actor& self) {
   auto& p = *parts_;
 
   // Both directories: Graph by delta, Connect by ListUsers.
   auto round = p.loader->load();
   if (!round) {
-    logger().warning("directory_refresh_failed",
-                     {log::kv("tenant", cfg_.id),
-                      log::kv("error", round.err().describe())});
+    logger().warning(
+      "directory_refresh_failed",
+      {log::kv("tenant", cfg_.id), log::kv("error", round.err().describe())});
     return;
   }
   auto users = connect::list_all_users(*p.connect);
   if (!users) {
-    logger().warning("connect_users_refresh_failed",
-                     {log::kv("tenant", cfg_.id),
-                      log::kv("error", users.err().describe())});
+    logger().warning(
+      "connect_users_refresh_failed",
+      {log::kv("tenant", cfg_.id), log::kv("error", users.err().describe())});
     return;
   }
   if (round->full) {
@@ -777,6 +897,7 @@ void tenant_runtime::refresh_directory(caf::scoped_actor& self) {
   }
   rebuild_teams_accounts();
   rebuild_agents(*users);
+  directory_->on_connect_users(*users);
   match_people();
 
   std::vector<const matched_person*> added;
@@ -835,10 +956,12 @@ void tenant_runtime::refresh_directory(caf::scoped_actor& self) {
     self->send(p.supervisor, actors::remove_person{id});
   }
   for (const auto* m : added) {
-    self->send(p.supervisor,
-               actors::add_person{make_init(p, *m, live_state, observed)});
+    auto init = make_init(p, *m, live_state, observed);
+    directory_->seed(init);
+    self->send(p.supervisor, actors::add_person{std::move(init)});
   }
   publish_people_counts();
+  publish_directory();
   logger().info("directory_refreshed",
                 {log::kv("tenant", cfg_.id), log::kv("full", round->full),
                  log::kv("persons", p.people.people.size()),
@@ -973,9 +1096,20 @@ void tenant_runtime::periodic() {
   auto last_summary = steady::now();
   auto before = totals();
   auto next_directory = steady::now() + cfg_.sync.directory_interval;
+  auto last_publish = steady::now();
+  bool described = false;
 
   while (wait_for(1s)) {
     auto now = steady::now();
+
+    std::optional<config::tenant_config> next;
+    {
+      std::lock_guard<std::mutex> guard{mutex_};
+      next.swap(pending_reload_);
+    }
+    if (next) {
+      apply_reload(self, std::move(*next));
+    }
 
     poll_adapter_counters(self);
 
@@ -998,6 +1132,19 @@ void tenant_runtime::periodic() {
     if (now >= next_directory) {
       next_directory = now + cfg_.sync.directory_interval;
       refresh_directory(self);
+    }
+
+    // Connect phone settings, a few per tick within the rate limit; the
+    // directory is republished at most every 10 s while they come in.
+    directory_->set_calls(cfg_.connect);
+    auto describes =
+      static_cast<size_t>(std::max(1, cfg_.connect.requests_per_second / 2));
+    described |= directory_->describe_some(*p.connect, describes);
+    if (described &&
+        (directory_->undescribed() == 0 || now - last_publish >= 10s)) {
+      publish_directory();
+      described = false;
+      last_publish = now;
     }
 
     if (now - last_summary >= 60s) {

@@ -11,6 +11,7 @@
 #pragma once
 
 #include "actors/messages.hpp"
+#include "app/tenant_directory.hpp"
 #include "config/config.hpp"
 #include "protocol/identity.hpp"
 
@@ -23,6 +24,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -105,10 +107,23 @@ class tenant_runtime {
   /// Returns the tenant's id.
   const std::string& id() const { return cfg_.id; }
 
+  /// Returns what the API reads: the directory snapshot (published after
+  /// start and every directory round), the presence board, person
+  /// queries and click-to-dial. Thread-safe.
+  tenant_directory& directory() const { return *directory_; }
+
   /// Returns the counters so far.
   tenant_totals totals() const;
 
-  /// Returns the identity conflicts found at start (accounts not synced).
+  /// Applies a new config of this tenant on the tenant's thread: sync
+  /// settings (maps, holds, windows), rate limits and identity apply at
+  /// once; what the running clients were built with (endpoints, ids,
+  /// credentials, the poll interval, the session lifetime) is logged as
+  /// needing a restart and kept.
+  void reload(config::tenant_config next);
+
+  /// Returns the identity conflicts of the last directory round (accounts
+  /// not synced).
   std::vector<identity_conflict> conflicts() const;
 
   struct parts;
@@ -121,6 +136,8 @@ class tenant_runtime {
   void match_people();
   void refresh_directory(caf::scoped_actor& self);
   void publish_people_counts();
+  void publish_directory();
+  void apply_reload(caf::scoped_actor& self, config::tenant_config next);
   void periodic();
   void log_summary(const tenant_totals& now, const tenant_totals& before,
                    std::chrono::seconds span);
@@ -133,6 +150,7 @@ class tenant_runtime {
   std::shared_ptr<metrics::sync_metrics> metrics_;
   config::env_lookup env_;
   std::unique_ptr<parts> parts_;
+  std::unique_ptr<tenant_directory> directory_;
 
   std::thread thread_;
   mutable std::mutex mutex_; ///< guards the members below
@@ -142,7 +160,8 @@ class tenant_runtime {
   std::string readiness_ = "starting";
   std::atomic<tenant_phase> phase_{tenant_phase::starting};
   tenant_totals polled_; ///< adapter counters, refreshed by periodic()
-  std::vector<identity_conflict> conflicts_; ///< set once at start
+  std::vector<identity_conflict> conflicts_; ///< as of the last round
+  std::optional<config::tenant_config> pending_reload_;
   store::state_store* store_ = nullptr; ///< durable state; may be null
 };
 

@@ -250,6 +250,31 @@ tenants:
     wait_until("the new agent's login shows Available in Teams",
                lambda: session(5) == "Available/Available")
 
+    # Reload: a broken file is rejected and the running config stays; a
+    # valid one (sent by SIGHUP) changes a map at once.
+    def replace_config(text):
+        tmp = config + ".tmp"
+        with open(tmp, "w") as f:
+            f.write(text)
+        os.replace(tmp, config)
+
+    good = open(config).read()
+    replace_config(good.replace("min_hold: 2s", "min_hold: later"))
+    wait_until("an invalid reloaded file is rejected",
+               lambda: '"config_rejected"' in open(log_path).read(), 15)
+    check(status("/readyz")[0] == 200, "presync keeps running after it")
+    remapped = good + """      connect_to_teams:
+        Lunch: DoNotDisturb/Presenting
+        "*": Away/Away
+"""
+    replace_config(remapped)
+    presync.send_signal(signal.SIGHUP)
+    wait_until("a valid reload is applied",
+               lambda: '"config_applied"' in open(log_path).read(), 15)
+    control(cport, "POST", f"agents/{agent[1]}/status", {"status": "Lunch"})
+    wait_until("the reloaded map shows Lunch as DoNotDisturb/Presenting",
+               lambda: session(1) == "DoNotDisturb/Presenting")
+
     # Metrics.
     _, metrics = call(metrics_port, "GET", "/metrics")
     check('presync_persons{kind="synced",tenant="e2e"} 4' in metrics,
