@@ -755,19 +755,21 @@ class observer {
       }
       return demo::metric_sum(m, name, {{label, value}});
     };
+    queued = sum("presync_write_queue_depth");
     constexpr std::string_view decisions = "presync_decisions_total";
     const std::string behind =
       lag > 1s
         ? " | behind " + std::to_string(static_cast<int>(seconds(lag))) + "s"
         : "";
     std::printf(
-      "%5.0fs %-7.*s in %6.0f | writes teams %5.0f connect %4.0f | held "
-      "%5.0f superseded %5.0f echo %5.0f loop %3.0f | graph %6" PRId64
-      " req %3" PRId64 " thr | connect %5" PRId64 " req %3" PRId64 " thr%s\n",
+      "%5.0fs %-7.*s in %6.0f | writes teams %5.0f connect %4.0f queued "
+      "%3.0f | held %5.0f superseded %5.0f echo %5.0f loop %3.0f | graph "
+      "%6" PRId64 " req %3" PRId64 " thr | connect %5" PRId64 " req %3" PRId64
+      " thr%s\n",
       seconds(elapsed), static_cast<int>(phase.size()), phase.data(),
       sum("presync_source_changes_total"),
       sum("presync_writes_total", "side", "teams"),
-      sum("presync_writes_total", "side", "connect"),
+      sum("presync_writes_total", "side", "connect"), queued,
       sum(decisions, "decision", "held"),
       sum(decisions, "decision", "superseded"),
       sum(decisions, "decision", "echo"),
@@ -785,6 +787,8 @@ class observer {
   }
 
   std::vector<sim::connect_state_change> changes;
+  /// presync's queued writes at the last progress line (0 without presync).
+  double queued = 0;
 
  private:
   world_http& http_;
@@ -1162,6 +1166,10 @@ int run_demo(const demo_options& o) {
   const auto settle_for =
     sync.min_hold + 2 * sync.teams_poll_interval + std::chrono::seconds{10};
   const auto settle_deadline = steady::now() + settle_for;
+  // Writes presync still has queued (behind a rate limit) are part of
+  // settling too; they get up to five more minutes.
+  const auto queue_deadline = settle_deadline + std::chrono::minutes{5};
+  bool told_queue = false;
   std::size_t open = 0;
   while (!interrupted()) {
     const auto now = steady::now();
@@ -1178,8 +1186,15 @@ int run_demo(const demo_options& o) {
     open = sim::check_consistency(sync, demo_client_id, p.persons, s->agents,
                                   s->presences, s->writes)
              .size();
-    if (open == 0 || now >= settle_deadline) {
+    if (open == 0 || now >= queue_deadline ||
+        (now >= settle_deadline && obs.queued == 0)) {
       break;
+    }
+    if (now >= settle_deadline && !told_queue) {
+      std::printf("presync still has %.0f writes queued: waiting for them "
+                  "(at most 5 more minutes)\n",
+                  obs.queued);
+      told_queue = true;
     }
     sleep_until(now + 1s);
   }

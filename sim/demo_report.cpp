@@ -204,11 +204,17 @@ void judge_connect_runs(const report_input& in, demo_report& r,
       if (run.open && length < min_hold) {
         continue; // still holding when the world was read
       }
-      const bool written =
+      const auto* written =
         first_write(run.value, run.start_ms, run.end_ms + grace, false);
       if (!run.open && length < min_hold - tolerance) {
         if (written) {
           ++r.short_changes_propagated;
+          if (r.short_propagated_examples.size() < 10) {
+            r.short_propagated_examples.push_back(
+              {person.name,
+               "Connect run of " + std::to_string(length) +
+                 " ms: " + describe_early(runs, i, *written, list)});
+          }
         } else {
           ++r.short_changes_suppressed;
           ++r.short_connect_suppressed;
@@ -294,13 +300,20 @@ void judge_teams_runs(const report_input& in, demo_report& r) {
         continue;
       }
       const auto& mine = puts[person.connect_id];
-      const bool written =
-        std::any_of(mine.begin(), mine.end(), [&](const auto* p) {
+      const auto written =
+        std::find_if(mine.begin(), mine.end(), [&](const auto* p) {
           return p->at_ms >= run.start_ms && p->at_ms <= run.end_ms + grace &&
                  iequals(p->status_name, match->rule.status);
         });
-      if (written) {
+      if (written != mine.end()) {
         ++r.short_changes_propagated;
+        if (r.short_propagated_examples.size() < 10) {
+          r.short_propagated_examples.push_back(
+            {person.name,
+             "Teams " + run.value + " for " + std::to_string(length) +
+               " ms; PutUserStatus " + (*written)->status_name + " at +" +
+               std::to_string((*written)->at_ms - run.start_ms) + " ms"});
+        }
       } else {
         ++r.short_changes_suppressed;
         ++r.short_teams_suppressed;
@@ -653,6 +666,7 @@ std::string report_json(const demo_report& r) {
     .num("redundant_status_puts", r.redundant_status_puts)
     .num("short_changes_suppressed", r.short_changes_suppressed)
     .num("short_changes_propagated", r.short_changes_propagated)
+    .raw("short_propagated_examples", people_list(r.short_propagated_examples))
     .num("short_connect_changes_suppressed", r.short_connect_suppressed)
     .num("short_teams_changes_suppressed", r.short_teams_suppressed)
     .num("borderline_changes", r.borderline_changes)
@@ -714,6 +728,11 @@ std::string report_text(const demo_report& r) {
        ", Teams->Connect %" PRId64 "; %" PRId64 " not written)",
        r.propagated_changes, r.expected_changes, r.status_puts_applied,
        r.changes_not_written);
+  for (std::size_t i = 0; i < r.short_propagated_examples.size() && i < 3;
+       ++i) {
+    line("  propagated: %s: %s", r.short_propagated_examples[i].person.c_str(),
+         r.short_propagated_examples[i].why.c_str());
+  }
   if (r.early_writes > 0) {
     line("early writes         %" PRId64
          " changes written before their hold ended, e.g.",

@@ -154,6 +154,8 @@ struct demo_report {
   /// Source changes shorter than min_hold: held back, or written anyway.
   std::int64_t short_changes_suppressed = 0;
   std::int64_t short_changes_propagated = 0;
+  /// Up to ten propagated short changes, described.
+  std::vector<inconsistency> short_propagated_examples;
   std::int64_t short_connect_suppressed = 0;
   std::int64_t short_teams_suppressed = 0;
   /// Runs within hold_tolerance of min_hold (judged neither way).

@@ -132,6 +132,11 @@ TEST_F(DemoReport, ShortFlickWrittenFailsTheRun) {
 
   EXPECT_EQ(r.short_changes_propagated, 1);
   EXPECT_EQ(r.short_changes_suppressed, 0);
+  ASSERT_EQ(r.short_propagated_examples.size(), 1u);
+  EXPECT_NE(r.short_propagated_examples[0].why.find(
+              "Connect run of 5000 ms: Away/Away run written at +6000 ms"),
+            std::string::npos)
+    << r.short_propagated_examples[0].why;
   EXPECT_FALSE(r.passed());
 }
 
@@ -357,6 +362,10 @@ TEST_F(DemoReport, ShortTeamsChangeWrittenFailsTheRun) {
   const auto r = make_report(in);
 
   EXPECT_EQ(r.short_changes_propagated, 1);
+  ASSERT_EQ(r.short_propagated_examples.size(), 1u);
+  EXPECT_EQ(r.short_propagated_examples[0].why,
+            "Teams DoNotDisturb/DoNotDisturb for 4000 ms; PutUserStatus "
+            "Meeting at +6000 ms");
   EXPECT_FALSE(r.passed());
 }
 
