@@ -268,38 +268,47 @@ void tenant_directory::rebuild(
 // -- wiring to actors and Connect
 // ----------------------------------------------
 
+namespace {
+
+/// A short-lived actor asking for one person's view, then journal.
+/// Everything comes in as spawn arguments: CAF 0.17 binds a reference to
+/// a null pointer when a function actor is spawned with none (UBSan).
+void ask_person_actor(caf::event_based_actor* self, caf::actor supervisor,
+                      std::string person, std::chrono::milliseconds timeout,
+                      std::function<void(expected<person_detail>)> done) {
+  auto fail = [done](const caf::error& e) {
+    // The supervisor answers invalid_argument for a person it does not
+    // know (or that has not started yet); anything else is a timeout or a
+    // supervisor that is gone.
+    auto code = e == caf::sec::invalid_argument ? sync_error::not_found
+                                                : sync_error::unavailable;
+    done(make_error(code, "person actor: " + caf::to_string(e)));
+  };
+  self
+    ->request(supervisor, timeout, caf::get_atom::value,
+              actors::view_atom::value, person)
+    .then(
+      [self, supervisor, person, timeout, done, fail](const person_view& view) {
+        self
+          ->request(supervisor, timeout, caf::get_atom::value,
+                    actors::journal_atom::value, person)
+          .then(
+            [self, view, done](const actors::journal_entries& j) {
+              done(person_detail{view, j.entries, actors::now_of(self)});
+            },
+            fail);
+      },
+      fail);
+}
+
+} // namespace
+
 person_query_fn make_person_query(caf::actor_system& sys, caf::actor supervisor,
                                   std::chrono::milliseconds timeout) {
   return [&sys, supervisor,
           timeout](const std::string& person,
                    std::function<void(expected<person_detail>)> done) {
-    auto fail = [done](const caf::error& e) {
-      // The supervisor answers invalid_argument for a person it does not
-      // know (or that has not started yet); anything else is a timeout or
-      // a supervisor that is gone.
-      auto code = e == caf::sec::invalid_argument ? sync_error::not_found
-                                                  : sync_error::unavailable;
-      done(make_error(code, "person actor: " + caf::to_string(e)));
-    };
-    sys.spawn(
-      [supervisor, person, timeout, done, fail](caf::event_based_actor* self) {
-        self
-          ->request(supervisor, timeout, caf::get_atom::value,
-                    actors::view_atom::value, person)
-          .then(
-            [self, supervisor, person, timeout, done,
-             fail](const person_view& view) {
-              self
-                ->request(supervisor, timeout, caf::get_atom::value,
-                          actors::journal_atom::value, person)
-                .then(
-                  [self, view, done](const actors::journal_entries& j) {
-                    done(person_detail{view, j.entries, actors::now_of(self)});
-                  },
-                  fail);
-            },
-            fail);
-      });
+    sys.spawn(ask_person_actor, supervisor, person, timeout, std::move(done));
   };
 }
 
