@@ -127,7 +127,13 @@ struct relay_state {
 /// tenant starts: the consumer reads from LATEST before the agents'
 /// current state is read, so no event falls between the two, and the
 /// relay keeps those events until the supervisor exists.
-caf::behavior event_relay(caf::stateful_actor<relay_state>* self) {
+///
+/// `target` is the supervisor when it already exists (else invalid); an
+/// argument also keeps CAF 0.17 from binding a null reference when it
+/// spawns a function actor without any (UBSan aborts the asan build).
+caf::behavior event_relay(caf::stateful_actor<relay_state>* self,
+                          caf::actor target) {
+  self->state.target = std::move(target);
   return {
     [self](actors::connect_change& c) {
       if (self->state.target) {
@@ -495,7 +501,7 @@ bool tenant_runtime::start_sequence() {
       person_of_id[uid] = person.id;
     }
   }
-  p.relay = sys_.spawn(event_relay);
+  p.relay = sys_.spawn(event_relay, caf::actor{});
   // With a store, a shard resumes after its checkpoint instead of LATEST.
   // TODO: the persons still start fresh (DESIGN.md §4, "Start") and no
   // reconciliation follows a checkpoint the stream has trimmed; both come
