@@ -4,13 +4,13 @@
 // event stream replays from a Last-Event-ID.
 //
 // Written from actor threads (the supervisor's on_delivered hook) and read
-// from the API's threads.
+// from the API's threads. Writers hold the lock for a map update and a
+// ring append; readers that scan the whole directory hold it shared.
 //
 // TODO: the board takes each input as the supervisor accepts it, so an
 // event the person machine then drops as older than one it applied
 // (DESIGN.md §4, "Time") still shows here until the next change; feeding
-// the board from the person's effects (the applied state) would fix it. Writers hold the lock for a map update and a
-// ring append; readers that scan the whole directory hold it shared.
+// the board from the person's effects (the applied state) would fix it.
 #pragma once
 
 #include "protocol/status.hpp"
