@@ -418,6 +418,7 @@ bool tenant_runtime::start_sequence() {
   }
   p.loader =
     std::make_unique<graph::directory_loader>(p.http, p.tokens, p.where);
+  p.loader->set_rate_limit(g.directory_requests_per_second);
 
   std::vector<graph::directory_entry> licensed;
   bool ok = retry("directory", [&]() -> std::optional<error> {
@@ -831,6 +832,7 @@ void tenant_runtime::apply_reload(caf::scoped_actor& self,
                                teams_limits, connect_limits});
     p.budget->reconfigure(cfg_.graph.presence_requests_per_window,
                           cfg_.graph.presence_window);
+    p.loader->set_rate_limit(cfg_.graph.directory_requests_per_second);
     p.connect->set_limits(connect::connect_limits{
       static_cast<double>(cfg_.connect.requests_per_second),
       static_cast<double>(cfg_.connect.burst)});

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cctype>
 #include <future>
+#include <thread>
 #include <unordered_set>
 #include <utility>
 
@@ -66,7 +67,26 @@ directory_loader::directory_loader(std::shared_ptr<http::client> http,
   : http_(std::move(http)), tokens_(std::move(tokens)),
     where_(std::move(where)), licence_(licence), phone_(std::move(phone)) {}
 
+void directory_loader::set_rate_limit(double requests_per_second) {
+  if (requests_per_second <= 0) {
+    bucket_.reset();
+    return;
+  }
+  bucket_.emplace(std::max(1.0, requests_per_second), requests_per_second);
+}
+
 expected<http::http_response> directory_loader::get(const std::string& url) {
+  // The loader runs on a thread that may wait: pace it, never fail it.
+  if (bucket_) {
+    for (;;) {
+      auto now = steady_now();
+      if (bucket_->try_take(now)) {
+        break;
+      }
+      std::this_thread::sleep_for(bucket_->next_token(now) - now);
+    }
+  }
+  ++requests_sent_;
   auto token = wait_token(*tokens_);
   if (!token) {
     return token.err();

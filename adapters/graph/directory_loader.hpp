@@ -14,6 +14,7 @@
 #include "adapters/graph/directory.hpp"
 #include "adapters/graph/token_provider.hpp"
 #include "adapters/http/client.hpp"
+#include "protocol/write_queue.hpp"
 
 #include <cstdint>
 #include <memory>
@@ -70,6 +71,14 @@ class directory_loader {
   /// Returns true while a delta link from an earlier round is held.
   bool has_delta_link() const { return delta_link_.has_value(); }
 
+  /// Paces every request of the loader (users, delta, Teams numbers) to
+  /// `requests_per_second`, the tenant's directory budget (spec/graph.md
+  /// §6); a round waits for it rather than being throttled. 0: no limit.
+  void set_rate_limit(double requests_per_second);
+
+  /// Returns how many requests the loader has sent.
+  uint64_t requests_sent() const { return requests_sent_; }
+
  private:
   /// Reads every page of the Teams configurations into a map from the
   /// lower-case user id to its primary number.
@@ -85,6 +94,8 @@ class directory_loader {
   licence_rule licence_;
   phone_rule phone_;
   std::optional<std::string> delta_link_;
+  std::optional<token_bucket> bucket_; ///< the directory budget, if any
+  uint64_t requests_sent_ = 0;
 
   // The state a delta round builds on, replaced only by a whole round.
   std::unordered_map<std::string, graph_user> users_; ///< licensed, by id

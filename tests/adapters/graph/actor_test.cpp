@@ -307,6 +307,27 @@ TEST_F(GraphActors, DirectoryLoadsLicensedUsersThenOnlyChanges) {
   EXPECT_EQ(second->removed, (std::vector<std::string>{user_id(2)}));
 }
 
+TEST_F(GraphActors, DirectoryRoundsKeepToTheDirectoryBudget) {
+  start({"--users", "30"});
+  directory_loader loader{http_, tokens_, where_};
+  loader.set_rate_limit(4); // a burst of 4, then 4 per second
+
+  // A round is a users page and a Teams numbers page; three rounds cannot
+  // go faster than the budget allows. Only a lower bound is checked:
+  // pacing can make a round slower, never faster.
+  auto begin = std::chrono::steady_clock::now();
+  for (int round = 0; round < 3; ++round) {
+    auto r = loader.load();
+    ASSERT_TRUE(r) << r.err().describe();
+  }
+  auto took = std::chrono::steady_clock::now() - begin;
+  auto sent = loader.requests_sent();
+
+  ASSERT_GT(sent, 4u);
+  EXPECT_GE(took, std::chrono::milliseconds{
+                    static_cast<int64_t>((sent - 4) * 1000 / 4) - 50});
+}
+
 TEST_F(GraphActors, RevokedTokenIsRefreshedOnceAndTheWriteSucceeds) {
   start({"--users", "3"});
   auto writer = spawn_presence_writer(sys_, writer_args(3));
