@@ -275,6 +275,19 @@ tenants:
     wait_until("the reloaded map shows Lunch as DoNotDisturb/Presenting",
                lambda: session(1) == "DoNotDisturb/Presenting")
 
+    # What presync serves: every route a client reads, answered with and
+    # without a token, is collected for the secret scan at the end.
+    served = []
+    for path in ("/healthz", "/readyz", "/v1/tenants/e2e/identity/conflicts",
+                 "/v1/tenants/e2e/directory?limit=1000",
+                 f"/v1/tenants/e2e/people/{graph[1]}",
+                 "/v1/tenants/e2e/route?number=%2B15550100001",
+                 "/v1/tenants/nope/directory"):
+        for token in (API_TOKEN, None, "wrong"):
+            served.append(status(path, token)[1])
+    check(any("Agent 1" in body for body in served),
+          "the directory serves the people it syncs")
+
     # Metrics.
     _, metrics = call(metrics_port, "GET", "/metrics")
     check('presync_persons{kind="synced",tenant="e2e"} 4' in metrics,
@@ -298,8 +311,9 @@ tenants:
           "every log line is JSON with ts, level, component, event")
     check(any(l["event"] == "stopped" for l in lines), "the log says stopped")
     for secret in (GRAPH_SECRET, AWS_SECRET, API_TOKEN):
-        check(secret not in text and secret not in metrics,
-              "no secret in the log or the metrics")
+        check(secret not in text and secret not in metrics and
+              not any(secret in body for body in served),
+              "no secret in the log, the metrics or any API answer")
 
 
 try:
