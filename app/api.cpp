@@ -1010,10 +1010,17 @@ std::vector<secret> parse_api_tokens(std::string_view text) {
 
 bool bearer_allowed(std::string_view header,
                     const std::vector<secret>& tokens) {
-  constexpr std::string_view scheme = "Bearer ";
-  if (header.size() <= scheme.size() ||
-      header.substr(0, scheme.size()) != scheme) {
+  // The scheme name is case-insensitive (RFC 9110 §11.1).
+  constexpr std::string_view scheme = "bearer ";
+  if (header.size() <= scheme.size()) {
     return false;
+  }
+  for (size_t i = 0; i < scheme.size(); ++i) {
+    auto c = header[i];
+    if ((c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c) !=
+        scheme[i]) {
+      return false;
+    }
   }
   auto given = header.substr(scheme.size());
   bool allowed = false;

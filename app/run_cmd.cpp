@@ -194,7 +194,11 @@ int run_main(int argc, char** argv) {
       std::fputs(usage, stdout);
       return 0;
     }
-    if (arg == "--config" && i + 1 < argc) {
+    if (arg == "--config") {
+      if (i + 1 == argc) {
+        std::fprintf(stderr, "presync run: --config needs a FILE\n\n%s", usage);
+        return 2;
+      }
       file = argv[++i];
     } else if (arg == "--reset-state") {
       reset_state = true;
@@ -205,7 +209,7 @@ int run_main(int argc, char** argv) {
     }
   }
   if (file.empty()) {
-    std::fputs(usage, stderr);
+    std::fprintf(stderr, "presync run: --config FILE is required\n\n%s", usage);
     return 2;
   }
 
@@ -245,10 +249,17 @@ int run_main(int argc, char** argv) {
   try {
     metrics_server = std::make_unique<metrics::metrics_server>(
       cfg->metrics.listen.to_string(), registry);
-  } catch (const std::exception& e) {
-    logger().error("metrics_listen_failed",
-                   {log::kv("address", cfg->metrics.listen.to_string()),
-                    log::kv("error", e.what())});
+  } catch (const std::exception&) {
+    // prometheus-cpp says only that its server could not start; the
+    // usual cause is a port in use or an address not on this machine.
+    logger().error(
+      "metrics_listen_failed",
+      {log::kv("address", cfg->metrics.listen.to_string()),
+       log::kv("error", "cannot listen on " + cfg->metrics.listen.to_string() +
+                          " (port in use, or not an address "
+                          "of this machine)")});
+    std::fprintf(stderr, "presync run: metrics.listen: cannot listen on %s\n",
+                 cfg->metrics.listen.to_string().c_str());
     return 1;
   }
 
@@ -317,8 +328,8 @@ int run_main(int argc, char** argv) {
   logger().info(
     "stopping",
     {log::kv("signal", sig),
-     log::kv("grace_ms", std::chrono::duration_cast<std::chrono::milliseconds>(
-                           cfg->server.shutdown_grace))});
+     log::kv("grace", std::chrono::duration_cast<std::chrono::milliseconds>(
+                        cfg->server.shutdown_grace))});
 
   // Drain on a thread of its own, so that a second signal still ends the
   // process at once.

@@ -996,7 +996,7 @@ tenant_totals tenant_runtime::totals() const {
     }
   }
   if (phase_ != tenant_phase::starting) {
-    t.graph_requests = p.http ? p.http->stats().requests_sent : 0;
+    t.http_requests = p.http ? p.http->stats().requests_sent : 0;
     t.connect_requests = p.connect ? p.connect->calls_sent() : 0;
   }
   std::lock_guard<std::mutex> guard{mutex_};
@@ -1087,8 +1087,7 @@ void tenant_runtime::log_summary(const tenant_totals& now,
      log::kv("unchanged", decided("unchanged")),
      log::kv("deferred", decided("deferred")),
      log::kv("ignored", decided("ignored")),
-     log::kv("graph_requests",
-             delta(now.graph_requests, before.graph_requests)),
+     log::kv("http_requests", delta(now.http_requests, before.http_requests)),
      log::kv("connect_requests",
              delta(now.connect_requests, before.connect_requests)),
      log::kv("throttled", delta(now.throttled, before.throttled)),

@@ -53,7 +53,8 @@ struct tenant_totals {
   uint64_t throttled = 0; ///< write attempts answered throttled
   uint64_t failed = 0;    ///< write attempts given up
   std::map<std::string, uint64_t> decisions; ///< by decision name
-  uint64_t graph_requests = 0;   ///< HTTP requests of the Graph client
+  uint64_t http_requests =
+    0; ///< every outbound request: Graph, Connect, Kinesis
   uint64_t connect_requests = 0; ///< Connect API calls
   uint64_t kinesis_calls = 0;    ///< GetRecords calls
   uint64_t kinesis_records = 0;  ///< records read

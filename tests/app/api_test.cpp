@@ -35,6 +35,9 @@ TEST(Api, BearerMustMatchOneTokenExactly) {
   auto tokens = parse_api_tokens("alpha,beta");
   EXPECT_TRUE(bearer_allowed("Bearer alpha", tokens));
   EXPECT_TRUE(bearer_allowed("Bearer beta", tokens));
+  EXPECT_TRUE(bearer_allowed("bearer alpha", tokens)); // scheme: any case
+  EXPECT_TRUE(bearer_allowed("BEARER alpha", tokens));
+  EXPECT_FALSE(bearer_allowed("Bearer ALPHA", tokens)); // token: exact
   EXPECT_FALSE(bearer_allowed("Bearer alph", tokens));
   EXPECT_FALSE(bearer_allowed("Bearer alphaa", tokens));
   EXPECT_FALSE(bearer_allowed("Bearer ", tokens));

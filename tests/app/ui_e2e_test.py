@@ -257,7 +257,7 @@ tenants:
     def described():
         d = directory("?q=bo%20agent")
         return d and d["people"] and d["people"][0]["dialable"]
-    wait_until("Connect phone settings are read after start", described, 30)
+    wait_until("Connect phone settings are read after start", described, 60)
 
     d = directory()
     by_name = {p["display_name"]: p for p in d["people"]}
