@@ -321,7 +321,9 @@ int run_main(int argc, char** argv) {
     if (sig == SIGTERM || sig == SIGINT) {
       break;
     }
-    if (sig == SIGHUP || watch.changed()) {
+    // Both test the file, so an edit followed by SIGHUP reloads once.
+    bool edited = watch.changed();
+    if (sig == SIGHUP || edited) {
       reload(file, *cfg, tenants, *metrics, env);
     }
   }
