@@ -143,6 +143,7 @@ void judge_connect_runs(const report_input& in, demo_report& r,
   const auto min_hold = in.sync.min_hold.count();
   const auto tolerance = in.hold_tolerance.count();
   const auto grace = in.write_grace.count();
+  const auto late = in.late_session_write.count();
   const auto by_user = writes_by_user(in.writes, in.session_id);
 
   std::unordered_map<std::string, std::vector<const connect_state_change*>>
@@ -180,20 +181,29 @@ void judge_connect_runs(const report_input& in, demo_report& r,
     static const std::vector<const graph_write*> none;
     auto found = by_user.find(person.graph_id);
     const auto& writes = found == by_user.end() ? none : found->second;
-    auto first_write = [&](const value& v, std::int64_t from, std::int64_t to,
-                           bool successful_only) -> const graph_write* {
-      for (const auto* w : writes) {
-        if (w->at_ms < from || w->at_ms > to) {
+
+    // Writes are matched to runs in order, each write to one run: a write
+    // that arrives late for an earlier run (queued behind a rate limit)
+    // is not taken for a later short run of the same value.
+    std::vector<bool> claimed(writes.size(), false);
+    auto claim = [&](const value& v, std::int64_t from, std::int64_t to,
+                     bool until_success) -> const graph_write* {
+      const graph_write* first_ok = nullptr;
+      const graph_write* first = nullptr;
+      for (std::size_t k = 0; k < writes.size(); ++k) {
+        const auto* w = writes[k];
+        if (claimed[k] || w->at_ms < from || w->at_ms > to ||
+            !same(*written_value(*w), v)) {
           continue;
         }
-        if (successful_only && !ok_status(w->status)) {
-          continue;
-        }
-        if (same(*written_value(*w), v)) {
-          return w;
+        claimed[k] = true;
+        first = first ? first : w;
+        if (!until_success || ok_status(w->status)) {
+          first_ok = w;
+          break;
         }
       }
-      return nullptr;
+      return until_success ? first_ok : first;
     };
 
     // The first run is the start-up projection: the baseline.
@@ -204,16 +214,14 @@ void judge_connect_runs(const report_input& in, demo_report& r,
       if (run.open && length < min_hold) {
         continue; // still holding when the world was read
       }
-      const auto* written =
-        first_write(run.value, run.start_ms, run.end_ms + grace, false);
       if (!run.open && length < min_hold - tolerance) {
-        if (written) {
+        if (const auto* w =
+              claim(run.value, run.start_ms, run.end_ms + grace, false)) {
           ++r.short_changes_propagated;
           if (r.short_propagated_examples.size() < 10) {
             r.short_propagated_examples.push_back(
-              {person.name,
-               "Connect run of " + std::to_string(length) +
-                 " ms: " + describe_early(runs, i, *written, list)});
+              {person.name, "Connect run of " + std::to_string(length) +
+                              " ms: " + describe_early(runs, i, *w, list)});
           }
         } else {
           ++r.short_changes_suppressed;
@@ -223,7 +231,7 @@ void judge_connect_runs(const report_input& in, demo_report& r,
       }
       if (!run.open && length < min_hold + tolerance) {
         ++r.borderline_changes;
-        if (written) {
+        if (claim(run.value, run.start_ms, run.end_ms + late, true)) {
           propagated = run.value;
         }
         continue;
@@ -233,8 +241,7 @@ void judge_connect_runs(const report_input& in, demo_report& r,
       }
       propagated = run.value;
       ++r.expected_changes;
-      const auto* w =
-        first_write(run.value, run.start_ms, run.end_ms + grace, true);
+      const auto* w = claim(run.value, run.start_ms, run.end_ms + late, true);
       if (!w) {
         ++r.changes_not_written;
         continue;
@@ -254,10 +261,14 @@ void judge_connect_runs(const report_input& in, demo_report& r,
 
 /// Judges the Teams changes the workload made for agents: a run shorter
 /// than min_hold whose key maps to a status must not reach Connect.
+/// PutUserStatus requests are matched to runs in order: a run that held
+/// takes the first request of its status after its hold could end, so a
+/// request queued for an earlier meeting is not blamed on a later flick.
 void judge_teams_runs(const report_input& in, demo_report& r) {
   const auto min_hold = in.sync.min_hold.count();
   const auto tolerance = in.hold_tolerance.count();
   const auto grace = in.write_grace.count();
+  const auto late = in.late_status_put.count();
 
   std::unordered_map<std::string, std::vector<const teams_change*>> changes;
   for (const auto& c : in.teams_changes) {
@@ -282,11 +293,23 @@ void judge_teams_runs(const report_input& in, demo_report& r) {
     const auto runs = merge_runs(
       steps, in.end_ms,
       [](const std::string& a, const std::string& b) { return iequals(a, b); });
-    for (const auto& run : runs) {
-      const auto length = run.end_ms - run.start_ms;
-      if (run.open || length >= min_hold + tolerance) {
-        continue;
+    auto& mine = puts[person.connect_id];
+    std::stable_sort(mine.begin(), mine.end(),
+                     [](auto* a, auto* b) { return a->at_ms < b->at_ms; });
+    std::vector<bool> claimed(mine.size(), false);
+    auto claim = [&](const std::string& status, std::int64_t from,
+                     std::int64_t to) -> const status_put_record* {
+      for (std::size_t k = 0; k < mine.size(); ++k) {
+        if (!claimed[k] && mine[k]->at_ms >= from && mine[k]->at_ms <= to &&
+            iequals(mine[k]->status_name, status)) {
+          claimed[k] = true;
+          return mine[k];
+        }
       }
+      return nullptr;
+    };
+
+    for (const auto& run : runs) {
       auto key = parse_presence(run.value);
       if (!key) {
         continue;
@@ -295,30 +318,75 @@ void judge_teams_runs(const report_input& in, demo_report& r) {
       if (!match || match->rule.what != teams_rule::action::set_status) {
         continue; // nothing this change could have written
       }
-      if (length >= min_hold - tolerance) {
-        ++r.borderline_changes;
+      const auto& status = match->rule.status;
+      const auto length = run.end_ms - run.start_ms;
+      if (run.open || length >= min_hold - tolerance) {
+        // It held (or nearly): its request, if any, is its own.
+        claim(status, run.start_ms + min_hold - tolerance, run.end_ms + late);
+        if (!run.open && length < min_hold + tolerance) {
+          ++r.borderline_changes;
+        }
         continue;
       }
-      const auto& mine = puts[person.connect_id];
-      const auto written =
-        std::find_if(mine.begin(), mine.end(), [&](const auto* p) {
-          return p->at_ms >= run.start_ms && p->at_ms <= run.end_ms + grace &&
-                 iequals(p->status_name, match->rule.status);
-        });
-      if (written != mine.end()) {
+      if (const auto* p = claim(status, run.start_ms, run.end_ms + grace)) {
         ++r.short_changes_propagated;
         if (r.short_propagated_examples.size() < 10) {
           r.short_propagated_examples.push_back(
-            {person.name,
-             "Teams " + run.value + " for " + std::to_string(length) +
-               " ms; PutUserStatus " + (*written)->status_name + " at +" +
-               std::to_string((*written)->at_ms - run.start_ms) + " ms"});
+            {person.name, "Teams " + run.value + " for " +
+                            std::to_string(length) + " ms; PutUserStatus " +
+                            p->status_name + " at +" +
+                            std::to_string(p->at_ms - run.start_ms) + " ms"});
         }
       } else {
         ++r.short_changes_suppressed;
         ++r.short_teams_suppressed;
       }
     }
+  }
+}
+
+/// Adds to each "left in status" finding when presync set that status,
+/// measured from the person's last Teams change.
+void explain_stranded(const report_input& in,
+                      std::vector<inconsistency>& found) {
+  constexpr std::string_view prefix = "left in status ";
+  for (auto& x : found) {
+    if (!x.why.starts_with(prefix)) {
+      continue;
+    }
+    auto person =
+      std::find_if(in.persons.begin(), in.persons.end(),
+                   [&](const auto& p) { return p.name == x.person; });
+    if (person == in.persons.end()) {
+      continue;
+    }
+    const auto status = x.why.substr(
+      prefix.size(), x.why.find(' ', prefix.size()) - prefix.size());
+    const status_put_record* put = nullptr;
+    for (const auto& p : in.status_puts) {
+      if (p.connect_id == person->connect_id &&
+          iequals(p.status_name, status) && (!put || p.at_ms >= put->at_ms)) {
+        put = &p;
+      }
+    }
+    const teams_change* change = nullptr;
+    for (const auto& c : in.teams_changes) {
+      if (c.graph_id == person->graph_id &&
+          (!change || c.at_ms >= change->at_ms)) {
+        change = &c;
+      }
+    }
+    if (!put || !change) {
+      continue;
+    }
+    char buf[128];
+    const double gap = static_cast<double>(put->at_ms - change->at_ms) / 1000;
+    std::snprintf(buf, sizeof buf,
+                  " (presync set it %.1f s %s Teams last "
+                  "changed, to %s)",
+                  gap < 0 ? -gap : gap, gap < 0 ? "before" : "after",
+                  change->key.c_str());
+    x.why += buf;
   }
 }
 
@@ -578,6 +646,7 @@ demo_report make_report(const report_input& in) {
   r.inconsistent = check_consistency(in.sync, in.session_id, in.persons,
                                      in.agents, in.presences, in.writes);
   r.consistent = r.inconsistent.empty();
+  explain_stranded(in, r.inconsistent);
 
   std::vector<std::int64_t> delays;
   judge_connect_runs(in, r, delays);

@@ -126,6 +126,12 @@ struct report_input {
   /// How long after a short run ends a write of its value still counts as
   /// propagating it.
   duration write_grace = std::chrono::seconds{5};
+  /// How long after a run that held ends a write of its value still counts
+  /// as its own (writes wait behind rate limits): session writes, and
+  /// PutUserStatus requests (Connect's budget can queue them for
+  /// minutes). Writes are matched to runs in order, each to one run.
+  duration late_session_write = std::chrono::minutes{1};
+  duration late_status_put = std::chrono::minutes{10};
 };
 
 // -- the report -------------------------------------------------------------
