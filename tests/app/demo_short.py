@@ -6,8 +6,10 @@ usage: demo_short.py PRESYNC_BINARY REPORT_FILE
 """
 import json
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 
 AGENTS = 50
 OFFICE_USERS = 150
@@ -33,9 +35,10 @@ def main():
     presync, report = sys.argv[1], sys.argv[2]
     if os.path.exists(report):
         os.remove(report)
+    work = tempfile.mkdtemp(prefix="presync-demo-short-")
     command = [presync, "demo", "--agents", str(AGENTS), "--office-users",
                str(OFFICE_USERS), "--duration", "60s", "--seed", "3",
-               "--report", report]
+               "--report", report, "--work-dir", work]
     print("running:", " ".join(command), flush=True)
     status = subprocess.call(command)
     print("presync demo exited with", status, flush=True)
@@ -67,6 +70,23 @@ def main():
     if status != 0:
         problems.append(f"presync demo exited with {status}")
 
+    # Nothing presync logged, and nothing in the report, holds a secret
+    # the demo gave it: the Graph client secret and the API token.
+    secrets = ["emulator-secret"]
+    token_file = os.path.join(work, "api-token")
+    if os.path.exists(token_file):
+        secrets.append(open(token_file).read().strip())
+    else:
+        problems.append("the demo wrote no api-token file")
+    log_file = os.path.join(work, "presync.log")
+    logged = open(log_file).read() if os.path.exists(log_file) else ""
+    if not logged:
+        problems.append("presync logged nothing")
+    reported = open(report).read()
+    for secret in secrets:
+        if secret and (secret in logged or secret in reported):
+            problems.append("a secret appears in presync.log or the report")
+
     for p in problems:
         print("FAIL:", p)
     if not problems:
@@ -75,6 +95,8 @@ def main():
                                   "short_changes_suppressed",
                                   "writes_per_change", "requests_per_change",
                                   "max_delay_ms")}))
+    if not problems:
+        shutil.rmtree(work, ignore_errors=True)  # kept when it failed
     return 1 if problems else 0
 
 
