@@ -130,13 +130,21 @@ class world_http {
   explicit world_http(std::unique_ptr<http::client> c)
     : client_(std::move(c)) {}
 
-  /// Sends one request.
+  /// Sends one request. An idempotent one (GET, PUT, DELETE) is tried up
+  /// to three times on a transport error: the emulators close connections
+  /// idle for 60 s, and a pooled one can meet that close mid-request.
   expected<http::http_response> call(std::string method, std::string url,
                                      std::string body = {},
                                      duration timeout = 30s) {
-    return client_->send(
-      make(std::move(method), std::move(url), std::move(body)),
-      options(timeout));
+    const bool again = http::is_idempotent(method);
+    auto request = make(std::move(method), std::move(url), std::move(body));
+    for (int attempt = 1;; ++attempt) {
+      auto r = client_->send(request, options(timeout));
+      if (r || !again || attempt == 3 || !transport_error(r.err())) {
+        return r;
+      }
+      std::this_thread::sleep_for(100ms * attempt);
+    }
   }
 
   /// Sends every request with up to `window` in flight; answers in order.
@@ -144,6 +152,7 @@ class world_http {
   call_all(std::vector<http::http_request> requests, std::size_t window = 4) {
     std::vector<std::optional<expected<http::http_response>>> answers(
       requests.size());
+    const std::vector<http::http_request> copies = requests;
     std::mutex m;
     std::condition_variable cv;
     std::size_t in_flight = 0;
@@ -163,10 +172,17 @@ class world_http {
     }
     std::unique_lock lock(m);
     cv.wait(lock, [&] { return in_flight == 0; });
+    lock.unlock();
     std::vector<expected<http::http_response>> out;
     out.reserve(answers.size());
-    for (auto& a : answers) {
-      out.push_back(std::move(*a));
+    for (std::size_t i = 0; i < answers.size(); ++i) {
+      auto& a = *answers[i];
+      if (!a && http::is_idempotent(copies[i].method) &&
+          transport_error(a.err())) {
+        out.push_back(call(copies[i].method, copies[i].url, copies[i].body));
+      } else {
+        out.push_back(std::move(a));
+      }
     }
     return out;
   }
@@ -184,6 +200,12 @@ class world_http {
   }
 
  private:
+  static bool transport_error(const error& e) {
+    return e.code == sync_error::unavailable ||
+           e.code == sync_error::connection_failed ||
+           e.code == sync_error::timeout;
+  }
+
   static http::request_options options(duration timeout) {
     http::request_options o;
     o.connect_timeout = 5s;

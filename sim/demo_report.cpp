@@ -206,6 +206,23 @@ void judge_connect_runs(const report_input& in, demo_report& r,
       return until_success ? first_ok : first;
     };
 
+    // A run may claim a late write only until the next run of its value
+    // that is not short starts: from then on the write is that run's. (A
+    // short run should get no write at all, so it does not end the claim.)
+    auto is_short = [&](const auto& x) {
+      return !x.open && x.end_ms - x.start_ms < min_hold - tolerance;
+    };
+    std::vector<std::int64_t> claim_until(runs.size());
+    for (std::size_t i = 0; i < runs.size(); ++i) {
+      claim_until[i] = runs[i].end_ms + late;
+      for (std::size_t j = i + 1; j < runs.size(); ++j) {
+        if (same(runs[j].value, runs[i].value) && !is_short(runs[j])) {
+          claim_until[i] = std::min(claim_until[i], runs[j].start_ms);
+          break;
+        }
+      }
+    }
+
     // The first run is the start-up projection: the baseline.
     value propagated = runs.front().value;
     for (std::size_t i = 1; i < runs.size(); ++i) {
@@ -231,7 +248,7 @@ void judge_connect_runs(const report_input& in, demo_report& r,
       }
       if (!run.open && length < min_hold + tolerance) {
         ++r.borderline_changes;
-        if (claim(run.value, run.start_ms, run.end_ms + late, true)) {
+        if (claim(run.value, run.start_ms, claim_until[i], true)) {
           propagated = run.value;
         }
         continue;
@@ -241,7 +258,7 @@ void judge_connect_runs(const report_input& in, demo_report& r,
       }
       propagated = run.value;
       ++r.expected_changes;
-      const auto* w = claim(run.value, run.start_ms, run.end_ms + late, true);
+      const auto* w = claim(run.value, run.start_ms, claim_until[i], true);
       if (!w) {
         ++r.changes_not_written;
         continue;

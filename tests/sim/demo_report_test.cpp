@@ -158,6 +158,24 @@ TEST_F(DemoReport, LateWriteForAnEarlierRunIsNotBlamedOnAShortOne) {
   EXPECT_EQ(r.changes_not_written, 0);
 }
 
+TEST_F(DemoReport, UnwrittenRunDoesNotTakeTheNextRunsWrite) {
+  logged_in_and_written();
+  change(100, "Lunch"); // 20 s, never written
+  change(120, "Available");
+  change(140, "Break"); // Away/Away again, written 15.2 s later
+  write(155.2, "Away", "Away");
+  final_state("Break");
+  shows("g-1", presence{"Away", "Away"}, presence{"Away", "Away"});
+
+  const auto r = make_report(in);
+
+  // Available, Lunch's Away, Available again, Break's Away: the middle
+  // two were never written, and Break's write stays Break's.
+  EXPECT_EQ(r.expected_changes, 4);
+  EXPECT_EQ(r.changes_not_written, 2);
+  EXPECT_EQ(r.max_delay_ms, 500);
+}
+
 TEST_F(DemoReport, ContactStatesMergeIntoOneRun) {
   logged_in_and_written();
   change(60, "Incoming");          // Busy/InACall
