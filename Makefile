@@ -16,10 +16,12 @@ setup:
 	  fi; \
 	fi
 
+# One build at a time per build directory (helpers and CI may share one).
 build:
-	@cmake -S . -B $(BUILD_DIR) -G Ninja -DCMAKE_BUILD_TYPE=$(BUILD_TYPE) \
-	  $(CMAKE_FLAGS) > /dev/null
-	cmake --build $(BUILD_DIR) -j $(JOBS)
+	@mkdir -p $(BUILD_DIR)
+	@flock $(BUILD_DIR)/.build.lock sh -c '\
+	  cmake -S . -B $(BUILD_DIR) -G Ninja -DCMAKE_BUILD_TYPE=$(BUILD_TYPE) \
+	    $(CMAKE_FLAGS) > /dev/null && cmake --build $(BUILD_DIR) -j $(JOBS)'
 
 test: setup build
 	ctest --test-dir $(BUILD_DIR) --output-on-failure -j $(JOBS) --timeout 600
