@@ -21,6 +21,11 @@ constexpr std::array<const char*, schema_version> migrations{
   "CREATE TABLE persons ("
   " tenant TEXT NOT NULL, person TEXT NOT NULL, record TEXT NOT NULL,"
   " PRIMARY KEY (tenant, person)) WITHOUT ROWID;",
+  // 2 -> 3: the last value written to each side of each person.
+  "CREATE TABLE written ("
+  " tenant TEXT NOT NULL, person TEXT NOT NULL, side TEXT NOT NULL,"
+  " value TEXT NOT NULL, at_ms INTEGER NOT NULL,"
+  " PRIMARY KEY (tenant, person, side)) WITHOUT ROWID;",
 };
 
 error store_error(const std::string& path, const std::string& what) {
@@ -57,10 +62,14 @@ class statement {
   explicit operator bool() const { return stmt_ != nullptr; }
   sqlite3_stmt* get() const { return stmt_; }
 
-  void bind(int i, const std::string& text) {
+  void bind(int i, std::string_view text) {
     sqlite3_bind_text(stmt_, i, text.data(), static_cast<int>(text.size()),
                       SQLITE_TRANSIENT);
   }
+
+  void bind(int i, int64_t n) { sqlite3_bind_int64(stmt_, i, n); }
+
+  int64_t column_int(int i) const { return sqlite3_column_int64(stmt_, i); }
 
   std::string column(int i) const {
     const auto* p = sqlite3_column_text(stmt_, i);
@@ -143,6 +152,11 @@ std::optional<error> prepare(sqlite3* db, const std::string& path) {
     }
   }
   return std::nullopt;
+}
+
+/// Returns the stored name of a side.
+std::string_view side_name(side s) {
+  return s == side::teams ? "teams" : "connect";
 }
 
 bool file_exists(const std::string& path) {
@@ -254,8 +268,80 @@ void sqlite_store::erase_person(const std::string& tenant,
     auto [i, added] = pending_.persons.insert_or_assign(
       person_key{tenant, person}, std::nullopt);
     note_queued(!added);
+    for (auto s : {side::teams, side::connect}) {
+      pending_.written.erase(written_key{tenant, person, s});
+    }
   }
   wake_.notify_one();
+}
+
+void sqlite_store::put_written(const std::string& tenant,
+                               const std::string& person, side to,
+                               written_value v) {
+  {
+    std::lock_guard<std::mutex> guard{mutex_};
+    auto [i, added] = pending_.written.insert_or_assign(
+      written_key{tenant, person, to}, std::move(v));
+    note_queued(!added);
+  }
+  wake_.notify_one();
+}
+
+expected<std::map<std::string, written_sides>>
+sqlite_store::written(const std::string& tenant) {
+  std::map<std::string, written_sides> out;
+  auto slot = [&](const std::string& person, side s) -> auto& {
+    auto& w = out[person];
+    return s == side::teams ? w.teams : w.connect;
+  };
+  {
+    std::lock_guard<std::mutex> guard{db_mutex_};
+    statement s{db_, "SELECT person, side, value, at_ms FROM written"
+                     " WHERE tenant=?1;"};
+    if (!s) {
+      return store_error(path_, "reading written values: " + message_of(db_));
+    }
+    s.bind(1, tenant);
+    int rc = 0;
+    while ((rc = sqlite3_step(s.get())) == SQLITE_ROW) {
+      auto to = s.column(1) == "teams" ? side::teams : side::connect;
+      slot(s.column(0), to) = written_value{s.column(2), s.column_int(3)};
+    }
+    if (rc != SQLITE_DONE) {
+      return store_error(path_, "reading written values: " + message_of(db_));
+    }
+  }
+
+  // Queued writes win over the file, older batches first; an erased
+  // person loses what the file had.
+  std::lock_guard<std::mutex> guard{mutex_};
+  for (const auto* b : {&inflight_, &pending_}) {
+    for (const auto& [k, record] : b->persons) {
+      if (k.first == tenant && !record) {
+        out.erase(k.second);
+      }
+    }
+    for (const auto& [k, v] : b->written) {
+      if (std::get<0>(k) == tenant) {
+        slot(std::get<1>(k), std::get<2>(k)) = v;
+      }
+    }
+  }
+  return out;
+}
+
+void sqlite_store::when_durable(durable_fn done) {
+  std::optional<error> now;
+  {
+    std::lock_guard<std::mutex> guard{mutex_};
+    if (committed_gen_ < queued_gen_ && !failed_) {
+      waiters_.emplace_back(queued_gen_, std::move(done));
+      wake_.notify_one();
+      return;
+    }
+    now = failed_;
+  }
+  done(now);
 }
 
 expected<std::optional<std::string>>
@@ -354,7 +440,7 @@ void sqlite_store::run_writer() {
     auto failure = commit(inflight_);
     lock.lock();
 
-    const auto rows = inflight_.checkpoints.size() + inflight_.persons.size();
+    const auto rows = inflight_.rows();
     inflight_ = batch{};
     if (failure) {
       // TODO: a failed batch latches the store (every flush reports it)
@@ -369,6 +455,26 @@ void sqlite_store::run_writer() {
     }
     committed_gen_ = gen;
     done_.notify_all();
+
+    // Callers of when_durable() whose writes are in: told outside the lock.
+    std::vector<durable_fn> ready;
+    auto keep = waiters_.begin();
+    for (auto& w : waiters_) {
+      if (w.first <= committed_gen_ || failed_) {
+        ready.push_back(std::move(w.second));
+      } else {
+        *keep++ = std::move(w);
+      }
+    }
+    waiters_.erase(keep, waiters_.end());
+    if (!ready.empty()) {
+      auto failure = failed_;
+      lock.unlock();
+      for (auto& f : ready) {
+        f(failure);
+      }
+      lock.lock();
+    }
   }
 }
 
@@ -390,7 +496,12 @@ std::optional<error> sqlite_store::commit(const batch& b) {
                             " (tenant, person, record) VALUES (?1, ?2, ?3);"};
   statement del_person{db_,
                        "DELETE FROM persons WHERE tenant=?1 AND person=?2;"};
-  if (!put_cp || !put_person || !del_person) {
+  statement del_written{db_,
+                        "DELETE FROM written WHERE tenant=?1 AND person=?2;"};
+  statement put_written{db_, "INSERT OR REPLACE INTO written"
+                             " (tenant, person, side, value, at_ms)"
+                             " VALUES (?1, ?2, ?3, ?4, ?5);"};
+  if (!put_cp || !put_person || !del_person || !del_written || !put_written) {
     return fail("prepare");
   }
   for (const auto& [k, seq] : b.checkpoints) {
@@ -411,6 +522,23 @@ std::optional<error> sqlite_store::commit(const batch& b) {
     }
     if (!s.run()) {
       return fail("writing a person");
+    }
+    if (!record) {
+      del_written.bind(1, k.first);
+      del_written.bind(2, k.second);
+      if (!del_written.run()) {
+        return fail("erasing written values");
+      }
+    }
+  }
+  for (const auto& [k, v] : b.written) {
+    put_written.bind(1, std::get<0>(k));
+    put_written.bind(2, std::get<1>(k));
+    put_written.bind(3, side_name(std::get<2>(k)));
+    put_written.bind(4, v.value);
+    put_written.bind(5, v.at_ms);
+    if (!put_written.run()) {
+      return fail("writing a written value");
     }
   }
   if (exec(db_, "COMMIT;")) {

@@ -15,7 +15,9 @@
 #include <mutex>
 #include <string_view>
 #include <thread>
+#include <tuple>
 #include <utility>
+#include <vector>
 
 struct sqlite3;
 
@@ -39,7 +41,7 @@ enum class open_outcome : uint8_t {
 std::string_view to_string(open_outcome x);
 
 /// The schema version this build writes.
-inline constexpr int schema_version = 2;
+inline constexpr int schema_version = 3;
 
 class sqlite_store final : public state_store {
  public:
@@ -64,6 +66,11 @@ class sqlite_store final : public state_store {
                   std::string record) override;
   void erase_person(const std::string& tenant,
                     const std::string& person) override;
+  void put_written(const std::string& tenant, const std::string& person,
+                   side to, written_value v) override;
+  expected<std::map<std::string, written_sides>>
+  written(const std::string& tenant) override;
+  void when_durable(durable_fn done) override;
   std::optional<error> flush() override;
   store_stats stats() const override;
 
@@ -75,12 +82,20 @@ class sqlite_store final : public state_store {
 
  private:
   using person_key = std::pair<std::string, std::string>;
+  using written_key = std::tuple<std::string, std::string, side>;
 
-  /// Writes waiting for the writer thread; nullopt erases a person.
+  /// Writes waiting for the writer thread; nullopt erases a person. Within
+  /// a batch, erasures go before written values.
   struct batch {
     std::map<checkpoint_key, std::string> checkpoints;
     std::map<person_key, std::optional<std::string>> persons;
-    bool empty() const { return checkpoints.empty() && persons.empty(); }
+    std::map<written_key, written_value> written;
+    bool empty() const {
+      return checkpoints.empty() && persons.empty() && written.empty();
+    }
+    size_t rows() const {
+      return checkpoints.size() + persons.size() + written.size();
+    }
   };
 
   sqlite_store(sqlite3* db, std::string path, open_outcome outcome);
@@ -104,6 +119,8 @@ class sqlite_store final : public state_store {
   uint64_t committed_gen_ = 0; ///< every write up to this one is on disk
   bool stopping_ = false;
   std::optional<error> failed_; ///< latched: the first batch that failed
+  /// when_durable() callers, with the generation they wait for.
+  std::vector<std::pair<uint64_t, durable_fn>> waiters_;
   store_stats stats_;
   std::thread writer_;
 };

@@ -1,16 +1,22 @@
 // presync's durable state (DESIGN.md §2, "Store"): Kinesis checkpoints per
-// shard and one record per person, behind an interface a shared database
-// can implement for multi-replica deployments. SQLite (sqlite_store.hpp) is
-// the embedded default.
+// shard, one record per person (protocol/person_record.hpp) and the last
+// value presync wrote to each side of each person, behind an interface a
+// shared database can implement for multi-replica deployments. SQLite
+// (sqlite_store.hpp) is the embedded default.
 //
 // Writes are queued and committed in batches by the implementation, so a
 // caller never waits for the disk; flush() waits until everything queued
-// before it is durable. Reads see queued writes (read your own writes).
+// before it is durable, when_durable() says so without waiting. Writes are
+// committed in the order they were queued (a later batch never lands
+// before an earlier one), which is what lets a checkpoint follow the
+// person records it depends on. Reads see queued writes.
 #pragma once
 
 #include "protocol/error.hpp"
+#include "protocol/messages.hpp"
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
@@ -29,6 +35,26 @@ struct checkpoint_key {
            std::tie(b.tenant, b.stream, b.shard);
   }
 };
+
+/// The last value presync wrote to one side of one person, as the writer
+/// confirmed it (issue #6: stored before the person hears of it).
+struct written_value {
+  std::string value; ///< "Busy/InACall", "clear" or an agent status name
+  int64_t at_ms = 0; ///< wall clock (Unix ms) when the write was confirmed
+
+  friend bool operator==(const written_value&, const written_value&) = default;
+};
+
+/// Both sides' last written values of one person.
+struct written_sides {
+  std::optional<written_value> teams;
+  std::optional<written_value> connect;
+};
+
+/// Called once the writes queued before it are on disk, with the store's
+/// latched error if a batch failed. Runs on the store's writer thread (or
+/// the caller's, when nothing was queued): it must be quick.
+using durable_fn = std::function<void(const std::optional<error>&)>;
 
 /// Counters of a store since it opened.
 struct store_stats {
@@ -59,9 +85,20 @@ class state_store {
   virtual void put_person(const std::string& tenant, const std::string& person,
                           std::string record) = 0;
 
-  /// Queues the removal of `person`'s record.
+  /// Queues the removal of `person`'s record and written values.
   virtual void erase_person(const std::string& tenant,
                             const std::string& person) = 0;
+
+  /// Queues `v` as the last value written to side `to` of `person`.
+  virtual void put_written(const std::string& tenant, const std::string& person,
+                           side to, written_value v) = 0;
+
+  /// Returns the last written values of every person of `tenant`.
+  [[nodiscard]] virtual expected<std::map<std::string, written_sides>>
+  written(const std::string& tenant) = 0;
+
+  /// Calls `done` once every write queued before the call is on disk.
+  virtual void when_durable(durable_fn done) = 0;
 
   /// Waits until every write queued before the call is on disk. Returns
   /// the store's latched error, if a batch ever failed.

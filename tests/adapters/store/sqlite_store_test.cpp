@@ -3,9 +3,12 @@
 #include <gtest/gtest.h>
 #include <sqlite3.h>
 
+#include <chrono>
+#include <condition_variable>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <mutex>
 #include <string>
 #include <unistd.h>
 
@@ -210,7 +213,72 @@ TEST_F(SqliteStore, AnOlderSchemaIsMigratedForward) {
 
   EXPECT_EQ(*s->checkpoint({"t", "s", "0"}), std::optional<std::string>{"42"});
   s->put_person("t", "p", "r");
+  s->put_written("t", "p", side::teams, {"Busy/InACall", 5});
   EXPECT_FALSE(s->flush());
+  EXPECT_EQ(s->written("t")->at("p").teams->value, "Busy/InACall");
+}
+
+TEST_F(SqliteStore, WrittenValuesSurviveAReopenPerSide) {
+  auto s = open();
+  s->put_written("t1", "alice", side::teams, {"Available/Available", 10});
+  s->put_written("t1", "alice", side::teams, {"Busy/InACall", 20});
+  s->put_written("t1", "alice", side::connect, {"Meeting", 15});
+  s->put_written("t2", "alice", side::connect, {"Lunch", 1});
+  ASSERT_FALSE(s->flush());
+  s.reset();
+
+  auto again = open();
+  auto got = again->written("t1");
+
+  ASSERT_TRUE(got);
+  ASSERT_EQ(got->size(), 1u);
+  EXPECT_EQ(got->at("alice").teams, (written_value{"Busy/InACall", 20}));
+  EXPECT_EQ(got->at("alice").connect, (written_value{"Meeting", 15}));
+  EXPECT_EQ(again->written("t2")->at("alice").connect->value, "Lunch");
+}
+
+TEST_F(SqliteStore, ErasingAPersonErasesItsWrittenValues) {
+  auto s = open();
+  s->put_person("t", "alice", "r");
+  s->put_written("t", "alice", side::teams, {"Busy/InACall", 20});
+  ASSERT_FALSE(s->flush());
+
+  s->erase_person("t", "alice");
+
+  EXPECT_TRUE(s->written("t")->empty()); // queued erase seen at once
+  ASSERT_FALSE(s->flush());
+  EXPECT_TRUE(s->written("t")->empty());
+  EXPECT_TRUE(s->person_records("t")->empty());
+}
+
+TEST_F(SqliteStore, WhenDurableCallsBackOnceTheQueuedWritesAreCommitted) {
+  auto s = open();
+  std::mutex m;
+  std::condition_variable cv;
+  bool called = false;
+  uint64_t committed_then = 0;
+  s->put_written("t", "alice", side::connect, {"Meeting", 1});
+
+  s->when_durable([&](const std::optional<error>& e) {
+    std::lock_guard<std::mutex> guard{m};
+    called = !e;
+    committed_then = s->stats().committed;
+    cv.notify_all();
+  });
+
+  std::unique_lock<std::mutex> lock{m};
+  ASSERT_TRUE(
+    cv.wait_for(lock, std::chrono::seconds{10}, [&] { return called; }));
+  EXPECT_EQ(committed_then, 1u);
+}
+
+TEST_F(SqliteStore, WhenDurableWithNothingQueuedCallsBackAtOnce) {
+  auto s = open();
+  bool called = false;
+
+  s->when_durable([&](const std::optional<error>& e) { called = !e; });
+
+  EXPECT_TRUE(called);
 }
 
 TEST_F(SqliteStore, ANewerSchemaIsRefused) {
