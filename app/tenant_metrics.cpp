@@ -135,6 +135,9 @@ void tenant_metrics_feed::on_write_result(const write_request& req,
       failing_.insert(key);
       decided_.erase(key);
       return;
+    case write_outcome::kind::cancelled:
+      decided_.erase(key); // withdrawn: no delay to measure
+      return;
     case write_outcome::kind::ok:
     case write_outcome::kind::deferred:
       failing_.erase(key);

@@ -640,6 +640,8 @@ bool tenant_runtime::start_sequence() {
         ++live->throttled;
       } else if (result == write_outcome::kind::failed) {
         ++live->failed;
+      } else if (result == write_outcome::kind::cancelled) {
+        // withdrawn before it was sent: neither a write nor a failure
       } else if (r->request.to == side::teams) {
         ++live->teams_writes;
       } else {

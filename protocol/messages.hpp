@@ -54,6 +54,7 @@ struct write_outcome {
     throttled, ///< 429 or 5xx: retried after retry_after
     failed,    ///< any other error: given up
     deferred,  ///< Connect accepted it as the next status (agent on contact)
+    cancelled, ///< withdrawn from the queue before it was sent
   };
 
   kind result = kind::ok;
@@ -62,6 +63,9 @@ struct write_outcome {
   std::string reason;      ///< short text for the journal, never a secret
 
   static write_outcome ok() { return {}; }
+  static write_outcome cancelled() {
+    return {kind::cancelled, 0, duration{0}, "withdrawn before it was sent"};
+  }
 };
 
 /// The timers of one person; each kind runs at most once at a time.

@@ -118,6 +118,12 @@ void person::on_connect(const std::string& state, int64_t source_ms,
   // it, and whether the agent kept the status presync set.
   connect_state_ = state;
   if (!is_system_state(state)) {
+    // The agent chose a status while presync's write still waits: the
+    // agent's choice is the newer one.
+    if (connect_pending_live() && !iequals(state, agent_status_) &&
+        !iequals(state, connect_pending_->status)) {
+      withdraw_connect_pending(now, out, "the agent chose " + state);
+    }
     agent_status_ = state;
   }
   if (match_ && !is_contact_state(state) &&
@@ -204,6 +210,39 @@ void person::cancel_c2t_hold(mono_time now, person_effects& out,
   disarm(timer_kind::c2t_hold);
 }
 
+void person::withdraw_connect_pending(mono_time now, person_effects& out,
+                                      const std::string& why) {
+  if (!connect_pending_live()) {
+    return;
+  }
+  note(out, now, decision::superseded, t2c,
+       "queued write of " + connect_pending_->status + " withdrawn: " + why);
+  connect_pending_->withdrawn = true;
+  connect_pending_->put_back = agent_status_;
+  write_request req;
+  req.person = id_;
+  req.to = side::connect;
+  req.kind = write_kind::cancel;
+  req.status = connect_pending_->status;
+  out.writes.push_back(std::move(req));
+}
+
+void person::withdraw_ended_intent(
+  const std::optional<teams_to_connect_map::match>& m, mono_time now,
+  person_effects& out) {
+  // Only a rule's write follows the Teams key; a restore puts back what the
+  // agent had and goes out whatever Teams does next.
+  if (!connect_pending_live() || connect_pending_->restore) {
+    return;
+  }
+  bool still = m && m->rule.what == teams_rule::action::set_status &&
+               iequals(m->rule.status, connect_pending_->status);
+  if (!still) {
+    withdraw_connect_pending(
+      now, out, "Teams " + teams_observed_.key() + " no longer asks for it");
+  }
+}
+
 void person::cancel_teams_pending(mono_time now, person_effects& out) {
   if (!teams_pending_) {
     return;
@@ -275,6 +314,7 @@ void person::on_teams(const presence& observed, int64_t source_ms,
 
   auto match = settings_->teams_to_connect.lookup(rule_view(observed));
   check_match_exit(match, chained, now, out);
+  withdraw_ended_intent(match, now, out);
   if (!match) {
     cancel_t2c_hold(now, out, "Teams key has no rule");
     note(out, now, decision::no_rule, t2c,
@@ -293,7 +333,7 @@ void person::on_teams(const presence& observed, int64_t source_ms,
     return;
   }
   if (iequals(agent_status_, status) ||
-      (connect_pending_ && iequals(connect_pending_->status, status))) {
+      (connect_pending_live() && iequals(connect_pending_->status, status))) {
     cancel_t2c_hold(now, out, "agent already has " + status);
     note(out, now, decision::unchanged, t2c, "agent already has " + status);
     return;
@@ -314,6 +354,10 @@ void person::on_teams_echo(const presence& observed, bool chained,
        observed.key() + " is presync's own " +
          last_teams_write_->value.describe());
   cancel_t2c_hold(now, out, "Teams gave way to presync's own value");
+  if (settings_->syncs_teams_to_connect()) {
+    withdraw_ended_intent(
+      settings_->teams_to_connect.lookup(rule_view(observed)), now, out);
+  }
 
   // A meeting that ends while only presync's session is left shows
   // presync's value: that ends the match, unless the value shows a contact.
@@ -463,7 +507,8 @@ void person::evaluate_rule(const std::string& key, const teams_rule& rule,
       iequals(agent_status_, match_->set_status)) {
     rec.replaced = match_->replaced;
   }
-  write_connect({rule.status, false, std::move(rec)}, chained, now, out);
+  write_connect({.status = rule.status, .record = std::move(rec)}, chained, now,
+                out);
 }
 
 void person::on_exit_hold_due(mono_time now, person_effects& out) {
@@ -508,7 +553,7 @@ void person::restore_if_untouched(const match_record& rec, bool chained,
          "agent already has " + rec.replaced);
     return;
   }
-  write_connect({rec.replaced, true, std::nullopt}, chained, now, out);
+  write_connect({.status = rec.replaced, .restore = true}, chained, now, out);
 }
 
 void person::evaluate_deferral(mono_time now, person_effects& out) {
@@ -681,6 +726,17 @@ void person::on_write_result(const write_request& req,
     return;
   }
 
+  // A withdrawn write left the queue unsent; the Teams side forgot it when
+  // it withdrew it.
+  if (outcome.result == write_outcome::kind::cancelled) {
+    if (req.to == side::connect && connect_pending_ &&
+        connect_pending_->withdrawn &&
+        iequals(connect_pending_->status, req.status)) {
+      connect_pending_.reset();
+    }
+    return;
+  }
+
   // A throttled attempt is retried by the queue; the person only notes it.
   if (outcome.result == write_outcome::kind::throttled) {
     note(out, now, decision::rate_limited, dir,
@@ -749,6 +805,10 @@ void person::on_connect_written(const std::string& status,
   if (outcome.result == write_outcome::kind::ok) {
     agent_status_ = status;
   }
+  if (w && w->withdrawn) {
+    on_connect_withdrawn_landed(*w, now, out);
+    return;
+  }
   bool restore = w && w->restore;
   if (w && w->record) {
     match_ = std::move(w->record);
@@ -758,6 +818,18 @@ void person::on_connect_written(const std::string& status,
                 : "Connect status set to " + status;
   note(out, now, restore ? decision::restored : decision::propagated, t2c,
        what);
+}
+
+void person::on_connect_withdrawn_landed(const connect_write& w, mono_time now,
+                                         person_effects& out) {
+  note(out, now, decision::propagated, t2c,
+       "Connect status set to " + w.status +
+         " by a write withdrawn too late to stop");
+  if (w.put_back.empty() || is_system_state(w.put_back) ||
+      iequals(w.put_back, w.status) || is_paused(now)) {
+    return;
+  }
+  write_connect({.status = w.put_back, .restore = true}, false, now, out);
 }
 
 // -- observers
@@ -773,7 +845,7 @@ person_view person::view() const {
     v.session = session_;
   }
   v.teams_pending = teams_pending_;
-  if (connect_pending_) {
+  if (connect_pending_live()) {
     v.connect_pending = connect_pending_->status;
   }
   if (c2t_hold_) {

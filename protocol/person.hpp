@@ -159,6 +159,11 @@ class person {
     std::string status;
     bool restore = false;
     std::optional<match_record> record;
+    /// Withdrawn because its reason ended before it was sent. Should it
+    /// have been on its way already and land, `put_back` (the agent's
+    /// status when it was withdrawn) is written back.
+    bool withdrawn = false;
+    std::string put_back;
   };
 
   // -- steps ----------------------------------------------------------------
@@ -177,6 +182,16 @@ class person {
   void cancel_t2c_hold(mono_time now, person_effects& out, std::string why);
   void cancel_exit_hold(mono_time now, person_effects& out, std::string why);
   void cancel_teams_pending(mono_time now, person_effects& out);
+  bool connect_pending_live() const {
+    return connect_pending_ && !connect_pending_->withdrawn;
+  }
+  void withdraw_connect_pending(mono_time now, person_effects& out,
+                                const std::string& why);
+  void
+  withdraw_ended_intent(const std::optional<teams_to_connect_map::match>& m,
+                        mono_time now, person_effects& out);
+  void on_connect_withdrawn_landed(const connect_write& w, mono_time now,
+                                   person_effects& out);
 
   void on_teams_echo(const presence& observed, bool chained, mono_time now,
                      person_effects& out);

@@ -76,10 +76,12 @@ void write_queue::reconfigure(const write_queue_settings& settings) {
 void write_queue::submit(write_request req, mono_time now, queue_effects& out) {
   auto found = index_.find(req.person);
 
-  // A cancel withdraws what has not been sent; an attempt in flight cannot
-  // be called back, and the person handles its late result.
+  // A cancel withdraws what has not been sent and says so; an attempt in
+  // flight cannot be called back, and the person handles its late result.
   if (req.kind == write_kind::cancel) {
     if (found != index_.end()) {
+      out.results.push_back(
+        {std::move(*found->second), write_outcome::cancelled()});
       waiting_.erase(found->second);
       index_.erase(found);
     }

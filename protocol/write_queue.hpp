@@ -73,7 +73,8 @@ class write_queue {
   explicit write_queue(write_queue_settings settings = {});
 
   /// Queues a write or refresh, replacing this person's unsent one, or
-  /// withdraws it (write_kind::cancel). Sends at once when allowed.
+  /// withdraws it (write_kind::cancel, reported as a `cancelled` result).
+  /// Sends at once when allowed.
   void submit(write_request req, mono_time now, queue_effects& out);
 
   /// Reports how the attempt `ticket` went.

@@ -21,6 +21,8 @@ std::string result_label(write_outcome::kind k) {
     return "failed";
   case write_outcome::kind::deferred:
     return "deferred";
+  case write_outcome::kind::cancelled:
+    return "cancelled";
   }
   return "failed";
 }

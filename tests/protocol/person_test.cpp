@@ -181,6 +181,89 @@ TEST_F(PersonTest, DeferredConnectWriteDoesNotChangeTheAgentStatus) {
   EXPECT_EQ(out.decisions.back().detail, "Connect next status set to Meeting");
 }
 
+/// A Meeting write decided at 15 s; returns it.
+write_request meeting_write(person& p, person_effects& fx) {
+  p.on_teams({"Busy", "InAMeeting"}, 0, at(0s), fx);
+  person_effects due;
+  for (const auto& timer : fx.timers) {
+    p.on_timer(timer.kind, timer.generation, timer.due, due);
+  }
+  EXPECT_EQ(due.writes.size(), 1u);
+  return due.writes.empty() ? write_request{} : due.writes[0];
+}
+
+TEST_F(PersonTest, MeetingEndingWithdrawsTheQueuedConnectWrite) {
+  auto p = make();
+  person_effects fx;
+  auto meeting = meeting_write(p, fx);
+  ASSERT_EQ(meeting.status, "Meeting");
+
+  person_effects ended;
+  p.on_teams({"Available", "Available"}, 40'000, at(40s), ended);
+
+  ASSERT_EQ(ended.writes.size(), 1u);
+  EXPECT_EQ(ended.writes[0].kind, write_kind::cancel);
+  EXPECT_EQ(ended.writes[0].to, side::connect);
+  EXPECT_FALSE(p.view().connect_pending);
+
+  // The queue confirms; nothing is put back, the agent keeps Available.
+  person_effects gone;
+  p.on_write_result(meeting, write_outcome::cancelled(), at(40s), gone);
+  EXPECT_TRUE(gone.writes.empty());
+  EXPECT_EQ(p.view().agent_status, "Available");
+}
+
+TEST_F(PersonTest, WithdrawnConnectWriteThatLandsIsPutBack) {
+  auto p = make();
+  person_effects fx;
+  auto meeting = meeting_write(p, fx);
+
+  person_effects ended;
+  p.on_teams({"Available", "Available"}, 40'000, at(40s), ended);
+  ASSERT_EQ(ended.writes.size(), 1u);
+
+  // The attempt was already on its way: it lands, and the status the
+  // agent had when it was withdrawn goes back at once.
+  person_effects landed;
+  p.on_write_result(meeting, write_outcome::ok(), at(41s), landed);
+
+  ASSERT_EQ(landed.writes.size(), 1u);
+  EXPECT_EQ(landed.writes[0].to, side::connect);
+  EXPECT_EQ(landed.writes[0].status, "Available");
+  EXPECT_EQ(p.view().connect_pending, "Available");
+}
+
+TEST_F(PersonTest, AMeetingThatComesBackAfterAWithdrawalIsHeldAgain) {
+  auto p = make();
+  person_effects fx;
+  auto meeting = meeting_write(p, fx);
+  person_effects ended;
+  p.on_teams({"Available", "Available"}, 40'000, at(40s), ended);
+
+  person_effects again;
+  p.on_teams({"Busy", "InAMeeting"}, 45'000, at(45s), again);
+  auto due = fire(p, again, at(60s));
+
+  ASSERT_EQ(due.writes.size(), 1u);
+  EXPECT_EQ(due.writes[0].status, "Meeting");
+  EXPECT_EQ(due.writes[0].kind, write_kind::write);
+}
+
+TEST_F(PersonTest, SameStatusUnderAnotherTeamsKeyKeepsTheQueuedWrite) {
+  auto p = make();
+  person_effects fx;
+  meeting_write(p, fx);
+
+  // Another key that maps to the same status is the same intent.
+  person_effects call;
+  p.on_teams({"Busy", "InAConferenceCall"}, 20'000, at(20s), call);
+
+  EXPECT_TRUE(std::none_of(
+    call.writes.begin(), call.writes.end(),
+    [](const write_request& w) { return w.kind == write_kind::cancel; }));
+  EXPECT_EQ(p.view().connect_pending, "Meeting");
+}
+
 TEST_F(PersonTest, TeamsOnlyPersonNeverWrites) {
   person_init init;
   init.id = "office";

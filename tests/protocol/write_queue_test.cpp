@@ -99,6 +99,22 @@ TEST(WriteQueue, CancelWithdrawsTheUnsentWrite) {
 
   EXPECT_TRUE(woke.dispatches.empty());
   EXPECT_FALSE(q.next_wakeup(at(30s)));
+  ASSERT_EQ(cancel.results.size(), 1u);
+  EXPECT_EQ(cancel.results[0].outcome.result, write_outcome::kind::cancelled);
+  EXPECT_EQ(cancel.results[0].request.describe(), "Busy/InACall");
+}
+
+TEST(WriteQueue, CancelOfAnAttemptInFlightReportsNothing) {
+  write_queue q;
+  queue_effects fx;
+  q.submit(write_for("a", "Busy/InACall"), at(0s), fx);
+  ASSERT_EQ(fx.dispatches.size(), 1u);
+
+  queue_effects cancel;
+  q.submit(write_for("a", "Busy/InACall", write_kind::cancel), at(1s), cancel);
+
+  EXPECT_TRUE(cancel.results.empty());
+  EXPECT_EQ(q.in_flight_count(), 1u);
 }
 
 TEST(WriteQueue, OneAttemptPerPersonAtATime) {
