@@ -5,6 +5,8 @@
 #include "adapters/log/log.hpp"
 
 #include <algorithm>
+#include <cstdint>
+#include <limits>
 #include <string_view>
 #include <utility>
 
@@ -67,6 +69,46 @@ void deliver(self_ptr self, person_input in) {
   slot.unacked.push_back(std::move(x));
 }
 
+/// Answers the barriers at the front whose persons are all done, in order.
+void pump_barriers(self_ptr self) {
+  auto& q = self->state.barriers;
+  while (!q.empty() && q.front().waits.empty()) {
+    self->send(q.front().reply_to, applied_atom::value, q.front().token);
+    q.pop_front();
+  }
+}
+
+/// Tells the barriers that `id` has processed every input up to `acked`
+/// (`acked` at its maximum: the person is gone or failed).
+void on_acked(self_ptr self, const std::string& id, uint64_t acked) {
+  bool any = false;
+  for (auto& b : self->state.barriers) {
+    auto i = b.waits.find(id);
+    if (i != b.waits.end() && acked >= i->second) {
+      b.waits.erase(i);
+      any = true;
+    }
+  }
+  if (any) {
+    pump_barriers(self);
+  }
+}
+
+/// Starts a barrier over every input accepted so far.
+void add_barrier(self_ptr self, uint64_t token) {
+  auto& st = self->state;
+  pending_barrier b;
+  b.token = token;
+  b.reply_to = caf::actor_cast<caf::actor>(self->current_sender());
+  for (const auto& [id, slot] : st.people) {
+    if (!slot.failed && !slot.unacked.empty()) {
+      b.waits.emplace(id, slot.unacked.back().seq);
+    }
+  }
+  st.barriers.push_back(std::move(b));
+  pump_barriers(self);
+}
+
 duration backoff_for(const supervision_settings& s, size_t recent) {
   auto d = s.initial_backoff;
   for (size_t i = 0; i < recent && d < s.max_backoff; ++i) {
@@ -110,6 +152,7 @@ void on_child_down(self_ptr self, const std::string& id,
     st.counters.failed_people.push_back(id);
     st.counters.dropped["person_failed"] += slot.unacked.size();
     slot.unacked.clear();
+    on_acked(self, id, std::numeric_limits<uint64_t>::max());
     log(self, "error", "person_failed", id,
         std::to_string(recent.size()) + " restarts within " +
           format_duration(sup.restart_window) + ", last exit: " + why);
@@ -141,6 +184,7 @@ void remove(self_ptr self, const std::string& id) {
     self->send_exit(slot.child, caf::exit_reason::user_shutdown);
   }
   st.people.erase(found);
+  on_acked(self, id, std::numeric_limits<uint64_t>::max());
 }
 
 /// Ends every actor of the tenant, then the supervisor itself.
@@ -237,8 +281,14 @@ caf::behavior tenant_supervisor(tenant_supervisor_type* self,
     write_queue_actor,
     write_queue_args{st.cfg.connect_limits, st.cfg.connect_writer, me});
   for (const auto& init : st.cfg.people) {
-    st.people[init.id].init = init;
+    auto& slot = st.people[init.id];
+    slot.init = init;
+    if (auto stored = st.cfg.stored.find(init.id);
+        stored != st.cfg.stored.end()) {
+      slot.snapshot = stored->second;
+    }
   }
+  st.cfg.stored.clear(); // the slots hold them now
   for (const auto& init : st.cfg.people) {
     spawn_child(self, init.id);
   }
@@ -265,6 +315,10 @@ caf::behavior tenant_supervisor(tenant_supervisor_type* self,
       while (!slot.unacked.empty() && slot.unacked.front().seq <= slot.acked) {
         slot.unacked.pop_front();
       }
+      if (self->state.cfg.on_snapshot) {
+        self->state.cfg.on_snapshot(s.person, slot.snapshot);
+      }
+      on_acked(self, s.person, slot.acked);
     },
     [self](restart_atom, const std::string& id, uint64_t gen) {
       auto& st = self->state;
@@ -323,8 +377,12 @@ caf::behavior tenant_supervisor(tenant_supervisor_type* self,
     },
     [self](const remove_person& r) {
       remove(self, r.id);
+      if (self->state.cfg.on_snapshot) {
+        self->state.cfg.on_snapshot(r.id, nullptr);
+      }
       log(self, "info", "person_removed", r.id, "");
     },
+    [self](applied_atom, uint64_t token) { add_barrier(self, token); },
     [self](caf::get_atom, queues_atom) {
       return std::vector<caf::actor>{self->state.teams_queue,
                                      self->state.connect_queue};

@@ -10,6 +10,11 @@
 // Too many restarts in a window mark the person failed: its inputs are
 // dropped and counted from then on, and the other persons carry on. Each
 // tenant has its own supervisor, so a fault never crosses tenants.
+//
+// Durability (issue #6): persons with a stored state start from it, every
+// accepted snapshot is shown to the owner (who persists it), and a barrier
+// tells the owner when every input accepted before it has been processed,
+// so a Kinesis checkpoint is stored only after the events it covers.
 #pragma once
 
 #include "actors/messages.hpp"
@@ -30,6 +35,18 @@
 #include <vector>
 
 namespace presync::actors {
+
+/// Asks for a barrier: (applied_atom, token). The supervisor answers the
+/// sender with (applied_atom, token) once every input it accepted before
+/// the barrier was processed by its person (or dropped: a failed or
+/// removed person). Answers come in the order the barriers were asked.
+using applied_atom = caf::atom_constant<caf::atom("applied")>;
+
+/// Sees each snapshot the supervisor accepts: (person, machine). Called on
+/// the supervisor's thread before a barrier that waited for it is
+/// answered; `machine` is null when the person was removed.
+using snapshot_hook = std::function<void(
+  const std::string&, const std::shared_ptr<const presync::person>&)>;
 
 /// How the supervisor restarts a failed person actor.
 struct supervision_settings {
@@ -72,6 +89,11 @@ struct tenant_config {
   log_sink log;                ///< empty: json_log_sink()
   delivered_hook on_delivered; ///< sees each accepted input; may be empty
   effects_hook on_effects;     ///< sees each person's effects; may be empty
+  snapshot_hook on_snapshot;   ///< sees each accepted snapshot; may be empty
+  /// Persons that resume from a stored state (protocol/person_record.hpp)
+  /// instead of starting from their person_init; by id.
+  std::unordered_map<std::string, std::shared_ptr<const presync::person>>
+    stored;
 };
 
 /// What the supervisor keeps about one person.
@@ -87,6 +109,13 @@ struct person_slot {
   std::deque<mono_time> recent_restarts;
 };
 
+/// A barrier waiting for persons to process what they were given.
+struct pending_barrier {
+  uint64_t token = 0;
+  caf::actor reply_to;
+  std::unordered_map<std::string, uint64_t> waits; ///< person -> last seq
+};
+
 struct tenant_supervisor_state {
   tenant_config cfg;
   std::unordered_map<std::string, person_slot> people;
@@ -94,6 +123,7 @@ struct tenant_supervisor_state {
   caf::actor teams_queue;
   caf::actor connect_queue;
   supervisor_counters counters;
+  std::deque<pending_barrier> barriers;
   bool stopping = false;
 
   static inline const char* name = "presync.tenant_supervisor";
@@ -108,7 +138,7 @@ using tenant_supervisor_type = caf::stateful_actor<tenant_supervisor_state>;
 /// (get_atom, counters_atom) -> supervisor_counters,
 /// (get_atom, child_atom, person) -> caf::actor (test only),
 /// (get_atom, queues_atom) -> std::vector<caf::actor>, add_person,
-/// remove_person, settings_update and
+/// remove_person, settings_update, (applied_atom, token) and
 /// (stop_atom), which ends every actor of the tenant and the supervisor.
 caf::behavior tenant_supervisor(tenant_supervisor_type* self,
                                 tenant_config cfg);

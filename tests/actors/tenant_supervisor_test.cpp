@@ -282,3 +282,99 @@ TEST_F(TenantSupervisor, NewSettingsApplyToRunningAndRestartedPersons) {
 
 } // namespace
 } // namespace presync::actors::testing
+
+// -- durability (issue #6) ----------------------------------------------------
+
+namespace presync::actors::testing {
+namespace {
+
+class TenantSupervisorDurability : public TenantSupervisor {
+ protected:
+  /// Returns the barrier answers that reached the test so far.
+  std::vector<uint64_t> barriers_passed() {
+    std::vector<uint64_t> out;
+    while (!self_->mailbox().empty()) {
+      self_->receive(
+        [&](applied_atom, uint64_t token) { out.push_back(token); });
+    }
+    return out;
+  }
+};
+
+TEST_F(TenantSupervisorDurability, BarrierWaitsForAPersonThatIsDown) {
+  auto sup = start(throw_on_boom);
+  advance_to(1s);
+
+  // alice crashes and waits 100 ms for her restart; the inputs given
+  // meanwhile, and the barrier behind them, wait with her.
+  send(sup, connect_change{"alice", "Boom", 1000});
+  send(sup, connect_change{"alice", "Lunch", 1001});
+  self_->send(sup, applied_atom::value, uint64_t{7});
+  run();
+  auto while_down = barriers_passed();
+  advance_to(1100ms);
+
+  EXPECT_TRUE(while_down.empty());
+  EXPECT_EQ(barriers_passed(), std::vector<uint64_t>{7});
+  EXPECT_EQ(view(sup, "alice")->connect_state, "Lunch");
+}
+
+TEST_F(TenantSupervisorDurability, BarriersAreAnsweredInTheOrderAsked) {
+  auto sup = start();
+  advance_to(1s);
+
+  self_->send(sup, applied_atom::value, uint64_t{1}); // nothing to wait for
+  send(sup, connect_change{"bob", "Lunch", 1000});
+  self_->send(sup, applied_atom::value, uint64_t{2});
+  run();
+
+  EXPECT_EQ(barriers_passed(), (std::vector<uint64_t>{1, 2}));
+}
+
+TEST_F(TenantSupervisorDurability, SnapshotHookSeesEveryAcceptedState) {
+  writer_ = spawn_writer();
+  // Shared with the hook, which may outlive the test body.
+  auto log = std::make_shared<std::vector<std::string>>();
+  auto& seen = *log;
+  tenant_config cfg;
+  cfg.tenant = "t1";
+  cfg.people = {available_person("alice")};
+  cfg.on_snapshot = [log](const std::string& id,
+                          const std::shared_ptr<const person>& p) {
+    log->push_back(id + " " + (p ? p->view().connect_state : "removed"));
+  };
+  auto sup = start_tenant(std::move(cfg), writer_);
+
+  send(sup, connect_change{"alice", "Lunch", 1000});
+  send(sup, remove_person{"alice"});
+
+  ASSERT_GE(seen.size(), 3u);
+  EXPECT_EQ(seen.front(), "alice Available"); // the start
+  EXPECT_EQ(seen[seen.size() - 2], "alice Lunch");
+  EXPECT_EQ(seen.back(), "alice removed");
+}
+
+TEST_F(TenantSupervisorDurability, StoredPersonResumesWithoutAFreshStartWrite) {
+  writer_ = spawn_writer();
+  auto settings = std::make_shared<const sync_settings>();
+
+  // alice's stored machine already shows her projection; bob has none.
+  person stored_alice{available_person("alice"), settings};
+  person_effects ignored;
+  stored_alice.start(start_mode::resumed, now(), ignored);
+  tenant_config cfg;
+  cfg.tenant = "t1";
+  cfg.sync = settings;
+  cfg.people = {available_person("alice"), available_person("bob")};
+  cfg.stored["alice"] = std::make_shared<const person>(stored_alice);
+  auto sup = start_tenant(std::move(cfg), writer_);
+  advance_to(1s);
+
+  EXPECT_EQ(describe(writes(writer_)),
+            std::vector<std::string>{"0s teams bob Available/Available"});
+  ASSERT_TRUE(view(sup, "alice")->session.has_value());
+  EXPECT_EQ(view(sup, "alice")->session->describe(), "Available/Available");
+}
+
+} // namespace
+} // namespace presync::actors::testing
