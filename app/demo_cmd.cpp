@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <charconv>
 #include <cinttypes>
@@ -1275,10 +1276,18 @@ bool parse_demo_flags(int argc, char** argv, demo_options& out,
       out.no_presync = true;
       continue;
     }
-    if (i + 1 >= argc) {
-      error = flag.starts_with("--")
-                ? std::string{flag} + " needs a value"
+    static constexpr std::array<std::string_view, 10> valued = {
+      "--agents",        "--office-users", "--seed",      "--duration",
+      "--call-interval", "--handle-time",  "--wrap-time", "--report",
+      "--work-dir",      "--bin-dir"};
+    if (std::find(valued.begin(), valued.end(), flag) == valued.end()) {
+      error = flag.starts_with("-")
+                ? "unknown option " + std::string{flag}
                 : "unexpected argument " + std::string{flag};
+      return false;
+    }
+    if (i + 1 >= argc) {
+      error = std::string{flag} + " needs a value";
       return false;
     }
     const std::string_view value = argv[++i];

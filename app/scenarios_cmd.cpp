@@ -20,7 +20,8 @@ constexpr const char* usage = R"(usage: presync scenarios [--journal] PATH...
 
 Replays every *.yaml story in each PATH (a folder, or one file) on a
 simulated clock and prints PASS or FAIL with the first difference per
-story. Exits 1 if any story fails or none was found.
+story. Exits 1 if any story fails, 2 for bad options or when no story
+was found.
 
   --journal   also print every decision each person's journal recorded
 )";
@@ -83,7 +84,7 @@ int scenarios_main(int argc, char** argv) {
   }
   if (files.empty()) {
     std::fprintf(stderr, "presync scenarios: no stories found\n\n%s", usage);
-    return 1;
+    return 2;
   }
 
   int passed = 0;

@@ -84,6 +84,18 @@ TEST(DemoFlags, BadValuesAreRefused) {
   }
 }
 
+TEST(DemoFlags, ErrorsNameWhatIsWrong) {
+  demo_options o;
+  std::string error;
+
+  EXPECT_FALSE(parse({"--bogus"}, o, error));
+  EXPECT_EQ(error, "unknown option --bogus");
+  EXPECT_FALSE(parse({"--agents"}, o, error));
+  EXPECT_EQ(error, "--agents needs a value");
+  EXPECT_FALSE(parse({"stray"}, o, error));
+  EXPECT_EQ(error, "unexpected argument stray");
+}
+
 TEST(DemoFlags, HelpIsAFlag) {
   demo_options o;
   std::string error;
