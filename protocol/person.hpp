@@ -110,6 +110,12 @@ class person {
   /// Lists the timers that are live now, for re-arming after a restart.
   std::vector<timer_request> pending_timers() const;
 
+  // -- persistence ------------------------------------------------------------
+
+  /// protocol/person_record.cpp writes the machine to a stored record and
+  /// rebuilds it from one after a process restart (issue #6).
+  friend struct person_record_access;
+
  private:
   // -- hold bookkeeping -----------------------------------------------------
 
