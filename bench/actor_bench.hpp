@@ -1,0 +1,79 @@
+// The figures that need the real actor layer: memory per person, the
+// engine delay under load and the ingest rate from agent event records to
+// a decision in the person actor (issue 9, figures 1, 2, 4 and 6).
+//
+// Each measurement runs the tenant supervisor, its person actors and its
+// write queues exactly as `presync run` does; only the two writers are
+// replaced by an actor that answers every write at once, so the figures
+// are presync's own cost and not a platform's.
+#pragma once
+
+#include "protocol/time.hpp"
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace presync::bench {
+
+/// Resident memory of this process in bytes (/proc/self/statm).
+int64_t resident_bytes();
+
+/// CPU time this process used so far, in seconds (every thread).
+double process_cpu_seconds();
+
+/// Memory per person at one size.
+struct memory_figure {
+  int persons = 0;
+  double bytes_per_person = 0; ///< resident growth ÷ persons
+  double journal_entries = 0;  ///< entries in a sampled person's journal
+  double start_seconds = 0;    ///< spawning every person actor
+  double fill_seconds = 0;     ///< the inputs that filled the journals
+  /// CPU time per input while filling (µs), for the flat-cost check.
+  double cpu_us_per_input = 0;
+};
+
+/// Starts a tenant of `persons` people, gives each `changes` Connect
+/// changes (each a hold and its supersession, so the journal fills), lets
+/// the holds end, and measures the resident growth against the process
+/// before the tenant existed. Run it in a fresh process (see isolated()).
+memory_figure measure_memory(int persons, int changes, duration hold);
+
+/// The engine delay: from a hold's end to the write reaching the writer.
+struct delay_figure {
+  int persons = 0;
+  double changes_per_second = 0;
+  int64_t samples = 0;
+  double p50_ms = 0;
+  double p99_ms = 0;
+  double max_ms = 0;
+};
+
+/// Runs `persons` people for `run`, changing the Connect state of a
+/// different person `rate` times per second; every hold lasts `hold` and
+/// ends (nobody changes twice within it). The Teams queue's budget is
+/// lifted so that the figure is the engine's and not the platform's.
+delay_figure measure_engine_delay(int persons, double rate, duration run,
+                                  duration hold);
+
+/// Agent event records to decisions, against simdjson alone.
+struct ingest_figure {
+  int64_t records = 0;
+  double record_bytes = 0;         ///< mean size of one record
+  double presync_per_cpu_s = 0;    ///< records to a decision per CPU second
+  double simdjson_per_cpu_s = 0;   ///< the same records parsed by simdjson
+  double parse_only_per_cpu_s = 0; ///< parse_agent_event alone
+  double ratio = 0;                ///< presync ÷ simdjson
+};
+
+/// Makes `count` agent event records (the decoded Data of Kinesis
+/// records, spec/connect.md §1.2) for `agents` agents, alternating their
+/// states, with increasing timestamps.
+std::vector<std::string> make_agent_events(int agents, int count);
+
+/// Parses `records` `rounds` times with simdjson's DOM parser, and feeds
+/// them through parse_agent_event, the event filter and the supervisor of
+/// a tenant of `agents` people until every person actor has decided.
+ingest_figure measure_ingest(int agents, int records, int rounds);
+
+} // namespace presync::bench
