@@ -16,15 +16,19 @@
 #include "adapters/log/log.hpp"
 #include "adapters/metrics/metrics.hpp"
 #include "adapters/store/checkpoints.hpp"
+#include "app/durable_writer.hpp"
 #include "app/tenant_metrics.hpp"
 #include "protocol/identity.hpp"
+#include "protocol/person_record.hpp"
 
 #include <algorithm>
 #include <array>
 #include <fstream>
 #include <set>
 #include <sstream>
+#include <unordered_map>
 #include <utility>
+#include <variant>
 
 namespace presync::app {
 
@@ -114,43 +118,150 @@ identity_key to_identity_key(config::identity_config::key k) {
   return identity_key::upn;
 }
 
-/// Tags the relay's one control message: (relay_atom, supervisor).
+/// Tags the relay's control message: (relay_atom, supervisor).
 using relay_atom = caf::atom_constant<caf::atom("relay")>;
 
+/// Tags a checkpoint the consumer reached: (ckpt_atom, shard, sequence).
+using ckpt_atom = caf::atom_constant<caf::atom("ckpt")>;
+
+/// Where the relay stores the checkpoints it passes on.
+struct relay_config {
+  caf::actor target;                   ///< the supervisor, if it exists
+  store::state_store* store = nullptr; ///< null: checkpoints stay in memory
+  std::string tenant;
+  std::string stream;
+};
+
 struct relay_state {
-  caf::actor target;
-  std::vector<actors::connect_change> held;
+  relay_config cfg;
+  /// Kept until the supervisor exists: events and checkpoints, in order.
+  std::vector<
+    std::variant<actors::connect_change, std::pair<std::string, std::string>>>
+    held;
+  uint64_t next_token = 0;
+  /// Checkpoints waiting for the persons to apply what came before them.
+  std::map<uint64_t, std::pair<std::string, std::string>> waiting;
   static inline const char* name = "presync.event_relay";
 };
 
-/// Stands between the Kinesis consumer and the supervisor while the
-/// tenant starts: the consumer reads from LATEST before the agents'
-/// current state is read, so no event falls between the two, and the
-/// relay keeps those events until the supervisor exists.
+using relay_type = caf::stateful_actor<relay_state>;
+
+/// Passes a checkpoint on to the supervisor as a barrier: it is stored
+/// once every event handed over before it was applied (issue #6).
+void relay_checkpoint(relay_type* self, std::string shard, std::string seq) {
+  auto& st = self->state;
+  auto token = ++st.next_token;
+  st.waiting.emplace(token, std::pair{std::move(shard), std::move(seq)});
+  self->send(st.cfg.target, actors::applied_atom::value, token);
+}
+
+/// Stands between the Kinesis consumer and the supervisor. While the
+/// tenant starts, the consumer reads before the agents' current state is
+/// read, so no event falls between the two, and the relay keeps those
+/// events until the supervisor exists. Checkpoints travel the same way,
+/// behind the events they cover, and are stored once the supervisor says
+/// those events were applied.
 ///
-/// `target` is the supervisor when it already exists (else invalid); an
-/// argument also keeps CAF 0.17 from binding a null reference when it
+/// The argument also keeps CAF 0.17 from binding a null reference when it
 /// spawns a function actor without any (UBSan aborts the asan build).
-caf::behavior event_relay(caf::stateful_actor<relay_state>* self,
-                          caf::actor target) {
-  self->state.target = std::move(target);
+caf::behavior event_relay(relay_type* self, relay_config cfg) {
+  self->state.cfg = std::move(cfg);
   return {
     [self](actors::connect_change& c) {
-      if (self->state.target) {
-        self->send(self->state.target, std::move(c));
+      if (self->state.cfg.target) {
+        self->send(self->state.cfg.target, std::move(c));
       } else {
-        self->state.held.push_back(std::move(c));
+        self->state.held.emplace_back(std::move(c));
       }
     },
-    [self](relay_atom, caf::actor target) {
-      for (auto& c : self->state.held) {
-        self->send(target, std::move(c));
+    [self](ckpt_atom, std::string& shard, std::string& seq) {
+      if (self->state.cfg.target) {
+        relay_checkpoint(self, std::move(shard), std::move(seq));
+      } else {
+        self->state.held.emplace_back(
+          std::pair{std::move(shard), std::move(seq)});
       }
-      self->state.held.clear();
-      self->state.target = std::move(target);
+    },
+    [self](actors::applied_atom, uint64_t token) {
+      auto& st = self->state;
+      auto found = st.waiting.find(token);
+      if (found == st.waiting.end()) {
+        return;
+      }
+      if (st.cfg.store != nullptr) {
+        st.cfg.store->put_checkpoint(store::checkpoint_key{st.cfg.tenant,
+                                                           st.cfg.stream,
+                                                           found->second.first},
+                                     std::move(found->second.second));
+      }
+      st.waiting.erase(found);
+    },
+    [self](relay_atom, caf::actor target) {
+      auto& st = self->state;
+      st.cfg.target = std::move(target);
+      for (auto& x : st.held) {
+        if (auto* c = std::get_if<actors::connect_change>(&x)) {
+          self->send(st.cfg.target, std::move(*c));
+        } else {
+          auto& cp = std::get<1>(x);
+          relay_checkpoint(self, std::move(cp.first), std::move(cp.second));
+        }
+      }
+      st.held.clear();
+    },
+    [self](caf::get_atom, actors::depth_atom) {
+      auto& st = self->state;
+      return static_cast<uint64_t>(st.waiting.size() + st.held.size());
     },
   };
 }
+
+/// Keeps the consumer's checkpoints in the store, by way of the relay: a
+/// put travels behind the events it covers (the consumer's thread sends
+/// both, in order) and is stored only after they were applied.
+class relayed_checkpoints final : public connect::checkpoint_store {
+ public:
+  relayed_checkpoints(store::state_store& store, std::string tenant,
+                      std::string stream, caf::actor relay)
+    : reader_(store, std::move(tenant), std::move(stream)),
+      relay_(std::move(relay)) {}
+
+  std::optional<std::string> get(const std::string& shard_id) override {
+    return reader_.get(shard_id);
+  }
+
+  void put(const std::string& shard_id,
+           const std::string& sequence_number) override {
+    caf::anon_send(relay_, ckpt_atom::value, shard_id, sequence_number);
+  }
+
+ private:
+  store::store_checkpoints reader_;
+  caf::actor relay_;
+};
+
+/// Returns both clocks now, for person records.
+record_clock record_now() {
+  using namespace std::chrono;
+  return record_clock{
+    mono_time{floor<duration>(steady_clock::now().time_since_epoch())},
+    duration_cast<milliseconds>(system_clock::now().time_since_epoch())
+      .count()};
+}
+
+/// What a person believes about both sides, from its last snapshot: what
+/// reconciliation compares a fresh read with.
+struct belief {
+  std::string connect_state;
+  presence teams;
+};
+
+/// The beliefs of every person of a tenant; written by the supervisor's
+/// snapshot hook, read by reconciliation.
+struct belief_board {
+  std::mutex mutex; ///< guards `of`
+  std::unordered_map<std::string, belief> of;
+};
 
 } // namespace
 
@@ -179,9 +290,13 @@ struct tenant_runtime::parts {
   std::vector<identity_pair> mapping;
   identity_result people;
 
+  belief_board beliefs;
+
   caf::actor supervisor;
   caf::actor teams_writer;
   caf::actor connect_writer;
+  caf::actor teams_ledger;   ///< durable_writer before teams_writer
+  caf::actor connect_ledger; ///< durable_writer before connect_writer
   caf::actor poller;
   caf::actor consumer;
   caf::actor relay;
@@ -294,6 +409,113 @@ person_init make_init(const tenant_runtime::parts& p,
                            : s->second;
   }
   return init;
+}
+
+/// Both sides as read in bulk, by person (start and reconciliation).
+struct live_read {
+  std::map<std::string, std::string> connect; ///< effective Connect state
+  std::map<std::string, presence> teams;      ///< observed Teams presence
+  int64_t read_ms = 0; ///< wall clock when the reads began
+};
+
+/// Rebuilds the persons that have a stored record into `tc.stored` and
+/// erases the records of persons no longer in the directory. Returns what
+/// each resumed person believes about both sides.
+std::map<std::string, belief>
+resume_persons(store::state_store& store, const std::string& tenant,
+               actors::tenant_config& tc, const std::vector<person_init>& inits,
+               const live_read& now) {
+  std::map<std::string, belief> out;
+  auto records = store.person_records(tenant);
+  auto written = store.written(tenant);
+  if (!records || !written) {
+    const auto& e = records ? written.err() : records.err();
+    logger().error("state_unreadable",
+                   {log::kv("tenant", tenant), log::kv("error", e.describe()),
+                    log::kv("detail", "every person starts fresh")});
+    return out;
+  }
+
+  auto clock = record_now();
+  auto as_last = [](const std::optional<store::written_value>& v) {
+    return v ? std::optional{last_written{v->value, v->at_ms}} : std::nullopt;
+  };
+  std::set<std::string> present;
+  size_t unusable = 0;
+  for (const auto& init : inits) {
+    present.insert(init.id);
+    auto record = records->find(init.id);
+    if (record == records->end()) {
+      continue;
+    }
+    resume_facts facts;
+    if (auto w = written->find(init.id); w != written->end()) {
+      facts.teams = as_last(w->second.teams);
+      facts.connect = as_last(w->second.connect);
+    }
+    if (auto c = now.connect.find(init.id); c != now.connect.end()) {
+      facts.connect_state_now = c->second;
+    }
+    if (auto t = now.teams.find(init.id); t != now.teams.end()) {
+      facts.teams_now = t->second;
+    }
+    auto machine = resume_person(record->second, init, tc.sync, facts, clock);
+    if (!machine) {
+      ++unusable;
+      logger().warning("person_record_unusable",
+                       {log::kv("tenant", tenant), log::kv("person", init.id),
+                        log::kv("error", machine.err().describe()),
+                        log::kv("detail", "the person starts fresh")});
+      continue;
+    }
+    auto v = machine->view();
+    out[init.id] =
+      belief{v.connect_state, v.teams_observed.value_or(presence{})};
+    tc.stored[init.id] = std::make_shared<const person>(std::move(*machine));
+  }
+  for (const auto& [id, record] : *records) {
+    if (present.count(id) == 0) {
+      store.erase_person(tenant, id);
+    }
+  }
+  logger().info("state_resumed",
+                {log::kv("tenant", tenant), log::kv("resumed", out.size()),
+                 log::kv("fresh", inits.size() - out.size()),
+                 log::kv("unusable_records", unusable),
+                 log::kv("records", records->size())});
+  return out;
+}
+
+/// Sends `supervisor` every difference between `read` and what the
+/// persons believe, as ordinary changes stamped with the read's start
+/// (DESIGN.md §4, "Reconciliation"). Returns how many differed on the
+/// Connect and the Teams side.
+///
+/// TODO: the stamp is presync's wall clock while Connect events carry
+/// Connect's; a skew of more than the read's duration could order a
+/// reconciled state after a later event. Stamping each agent with the
+/// StatusStartTimestamp of its answer would use Connect's clock.
+std::pair<size_t, size_t>
+feed_differences(const caf::actor& supervisor,
+                 const std::map<std::string, belief>& believed,
+                 const live_read& read) {
+  size_t connect = 0;
+  size_t teams = 0;
+  for (const auto& [id, b] : believed) {
+    auto c = read.connect.find(id);
+    if (c != read.connect.end() && c->second != b.connect_state) {
+      ++connect;
+      caf::anon_send(supervisor,
+                     actors::connect_change{id, c->second, read.read_ms});
+    }
+    auto t = read.teams.find(id);
+    if (t != read.teams.end() && !(t->second == b.teams)) {
+      ++teams;
+      caf::anon_send(supervisor,
+                     actors::teams_observation{id, t->second, read.read_ms});
+    }
+  }
+  return {connect, teams};
 }
 
 } // namespace
@@ -502,14 +724,15 @@ bool tenant_runtime::start_sequence() {
       person_of_id[uid] = person.id;
     }
   }
-  p.relay = sys_.spawn(event_relay, caf::actor{});
-  // With a store, a shard resumes after its checkpoint instead of LATEST.
-  // TODO: the persons still start fresh (DESIGN.md §4, "Start") and no
-  // reconciliation follows a checkpoint the stream has trimmed; both come
-  // with persisted person state (#6 step 3 and 4).
+  p.relay = sys_.spawn(
+    event_relay, relay_config{caf::actor{}, store_, cfg_.id, c.stream_name});
+  // With a store, a shard resumes after its checkpoint instead of LATEST,
+  // and a checkpoint is stored once the events before it were applied. A
+  // checkpoint the stream has trimmed meanwhile is covered by the
+  // reconciliation that follows every start.
   if (store_ != nullptr) {
-    p.checkpoints = std::make_unique<store::store_checkpoints>(*store_, cfg_.id,
-                                                               c.stream_name);
+    p.checkpoints = std::make_unique<relayed_checkpoints>(
+      *store_, cfg_.id, c.stream_name, p.relay);
   } else {
     p.checkpoints = std::make_unique<connect::memory_checkpoint_store>();
   }
@@ -542,6 +765,7 @@ bool tenant_runtime::start_sequence() {
     return false;
   }
   std::map<std::string, std::string> live_state;
+  const auto read_ms = record_now().wall_ms; // reconciliation's timestamp
   ok = retry("connect current user data", [&]() -> std::optional<error> {
     auto data = connect::read_current_user_data(*p.connect, agent_ids);
     if (!data) {
@@ -611,10 +835,35 @@ bool tenant_runtime::start_sequence() {
   for (const auto& init : inits) {
     directory_->seed(init);
   }
+
+  // What the reads above found, per person: the facts a resumed person
+  // checks its unconfirmed writes against, and reconciles with.
+  live_read start_read;
+  start_read.read_ms = read_ms;
+  for (const auto& init : inits) {
+    if (init.has_connect) {
+      start_read.connect[init.id] = init.connect_state;
+    }
+    if (init.has_teams) {
+      start_read.teams[init.id] = init.teams_presence;
+    }
+  }
+
+  // With a store, persons resume from their records, and the store learns
+  // every write before the person does.
+  std::map<std::string, belief> resumed;
+  if (store_ != nullptr) {
+    resumed = resume_persons(*store_, cfg_.id, tc, inits, start_read);
+    p.teams_ledger = sys_.spawn(
+      durable_writer, durable_writer_args{tenant, store_, p.teams_writer, {}});
+    p.connect_ledger =
+      sys_.spawn(durable_writer,
+                 durable_writer_args{tenant, store_, p.connect_writer, {}});
+  }
   tc.people = std::move(inits);
-  tc.mode = start_mode::fresh; // TODO: resumed once the store lands (#6)
-  tc.teams_writer = p.teams_writer;
-  tc.connect_writer = p.connect_writer;
+  tc.mode = start_mode::fresh; // persons without a record
+  tc.teams_writer = p.teams_ledger ? p.teams_ledger : p.teams_writer;
+  tc.connect_writer = p.connect_ledger ? p.connect_ledger : p.connect_writer;
   tc.teams_limits = teams_limits;
   tc.connect_limits = connect_limits;
   tc.on_delivered = [tenant, metrics, live, feed,
@@ -649,6 +898,27 @@ bool tenant_runtime::start_sequence() {
       }
     }
   };
+  tc.on_snapshot = [tenant, store = store_, beliefs = &p.beliefs](
+                     const std::string& id,
+                     const std::shared_ptr<const person>& machine) {
+    if (!machine) {
+      if (store != nullptr) {
+        store->erase_person(tenant, id);
+      }
+      std::lock_guard<std::mutex> guard{beliefs->mutex};
+      beliefs->of.erase(id);
+      return;
+    }
+    if (store != nullptr) {
+      store->put_person(tenant, id,
+                        encode_person_record(*machine, record_now()));
+    }
+    auto v = machine->view();
+    std::lock_guard<std::mutex> guard{beliefs->mutex};
+    auto& b = beliefs->of[id];
+    b.connect_state = std::move(v.connect_state);
+    b.teams = v.teams_observed.value_or(presence{});
+  };
   tc.on_effects = [tenant, metrics, live, feed](const std::string& person,
                                                 const person_effects& fx) {
     feed->on_effects(person, fx, graph::steady_now());
@@ -677,6 +947,14 @@ bool tenant_runtime::start_sequence() {
   p.poller = graph::spawn_presence_poller(sys_, std::move(pa));
 
   caf::anon_send(p.relay, relay_atom::value, p.supervisor);
+
+  // Reconciliation at start: what changed while presync was down goes to
+  // the resumed persons as ordinary changes (fresh ones started from it).
+  if (store_ != nullptr) {
+    auto [connect_diffs, teams_diffs] =
+      feed_differences(p.supervisor, resumed, start_read);
+    log_reconciled("start", resumed.size(), connect_diffs, teams_diffs, 0ms);
+  }
 
   publish_people_counts();
   set_readiness("first poll cycle running");
@@ -1099,14 +1377,89 @@ void tenant_runtime::log_summary(const tenant_totals& now,
      log::kv("poll_cycles", delta(now.poll_cycles, before.poll_cycles))});
 }
 
+void tenant_runtime::log_reconciled(const char* reason, size_t persons,
+                                    size_t connect, size_t teams,
+                                    std::chrono::milliseconds took) {
+  logger().info("reconciled",
+                {log::kv("tenant", cfg_.id), log::kv("reason", reason),
+                 log::kv("persons", persons),
+                 log::kv("connect_differences", connect),
+                 log::kv("teams_differences", teams),
+                 log::kv("ms", int64_t{took.count()})});
+}
+
+bool tenant_runtime::reconcile(const char* reason) {
+  auto& p = *parts_;
+  auto started = steady::now();
+
+  // Both sides in bulk: Connect current user data (absent: logged out),
+  // Graph presence in batches of up to 650.
+  live_read read;
+  read.read_ms = record_now().wall_ms;
+  std::vector<std::string> agent_ids;
+  std::map<std::string, std::string> person_of_agent;
+  std::vector<std::string> graph_ids;
+  std::map<std::string, std::string> person_of_graph;
+  for (const auto& m : p.people.people) {
+    if (m.connect) {
+      const auto& uid = p.agents[*m.connect].user_id;
+      agent_ids.push_back(uid);
+      person_of_agent[uid] = m.id;
+      read.connect[m.id] = std::string{connect_states::logged_out};
+    }
+    if (m.teams) {
+      const auto& gid = p.teams[*m.teams].graph_id;
+      graph_ids.push_back(gid);
+      person_of_graph[normalise_identity(gid)] = m.id;
+    }
+  }
+  auto data = connect::read_current_user_data(*p.connect, agent_ids);
+  auto presences =
+    graph::read_presences(*p.http, *p.tokens, *p.budget, p.where, graph_ids);
+  if (!data || !presences) {
+    const auto& e = data ? presences.err() : data.err();
+    logger().warning("reconcile_failed",
+                     {log::kv("tenant", cfg_.id), log::kv("reason", reason),
+                      log::kv("error", e.describe())});
+    return false;
+  }
+  for (const auto& d : *data) {
+    if (auto i = person_of_agent.find(d.user_id); i != person_of_agent.end()) {
+      read.connect[i->second] = d.effective_state;
+    }
+  }
+  for (const auto& r : *presences) {
+    auto i = person_of_graph.find(normalise_identity(r.id));
+    if (i != person_of_graph.end()) {
+      read.teams[i->second] = r.value;
+    }
+  }
+
+  // What the persons believe, as of their last snapshots.
+  std::map<std::string, belief> believed;
+  {
+    std::lock_guard<std::mutex> guard{p.beliefs.mutex};
+    believed.insert(p.beliefs.of.begin(), p.beliefs.of.end());
+  }
+  auto [connect_diffs, teams_diffs] =
+    feed_differences(p.supervisor, believed, read);
+  log_reconciled(reason, believed.size(), connect_diffs, teams_diffs,
+                 std::chrono::duration_cast<std::chrono::milliseconds>(
+                   steady::now() - started));
+  return true;
+}
+
 void tenant_runtime::periodic() {
   auto& p = *parts_;
   caf::scoped_actor self{sys_};
   auto last_summary = steady::now();
   auto before = totals();
   auto next_directory = steady::now() + cfg_.sync.directory_interval;
+  auto next_reconcile = steady::now() + cfg_.sync.reconcile_interval;
   auto last_publish = steady::now();
   bool described = false;
+  uint64_t failures_seen = 0; // failed poll batches and Kinesis calls
+  bool gap = false;
 
   while (wait_for(1s)) {
     auto now = steady::now();
@@ -1136,6 +1489,24 @@ void tenant_runtime::periodic() {
     }
     p.feed->on_ready(ready());
     p.feed->collect(self, p.supervisor, *p.tokens, 5s);
+
+    // Reconciliation every reconcile_interval, and after a gap in an event
+    // source: once failures stop growing, both sides are read again.
+    auto current = totals();
+    auto failures = current.poll_failures + current.kinesis_failures;
+    bool failing = failures > failures_seen;
+    failures_seen = failures;
+    gap |= failing;
+    if ((gap && !failing) || now >= next_reconcile) {
+      const char* reason = gap && !failing ? "gap" : "interval";
+      if (reconcile(reason)) {
+        gap = false;
+        next_reconcile = now + cfg_.sync.reconcile_interval;
+      } else {
+        next_reconcile =
+          now + std::min<steady::duration>(cfg_.sync.reconcile_interval, 30s);
+      }
+    }
 
     // The directory's delta round adds and removes persons.
     if (now >= next_directory) {
@@ -1183,7 +1554,8 @@ uint64_t tenant_runtime::shut_down(steady::time_point deadline) {
   if (!p.supervisor) {
     // Stopped while starting: end what the start sequence had spawned.
     caf::scoped_actor self{sys_};
-    for (const auto& a : {p.consumer, p.relay}) {
+    for (const auto& a :
+         {p.consumer, p.relay, p.teams_ledger, p.connect_ledger}) {
       if (a) {
         self->send_exit(a, caf::exit_reason::user_shutdown);
         self->wait_for(a);
@@ -1204,14 +1576,23 @@ uint64_t tenant_runtime::shut_down(steady::time_point deadline) {
               actors::queues_atom::value)
     .receive([&](std::vector<caf::actor>& q) { queues = std::move(q); },
              [](const caf::error&) {});
+  // The checkpoints of events read before the consumer stopped are
+  // stored once the persons applied those events (the relay waits).
+  auto depth_of = [&](const caf::actor& a) {
+    uint64_t n = 0;
+    self->request(a, 5s, caf::get_atom::value, actors::depth_atom::value)
+      .receive([&](uint64_t got) { n = got; }, [](const caf::error&) {});
+    return n;
+  };
   uint64_t left = 0;
+  uint64_t checkpoints_left = 0;
   for (;;) {
     left = 0;
     for (const auto& q : queues) {
-      self->request(q, 5s, caf::get_atom::value, actors::depth_atom::value)
-        .receive([&](uint64_t n) { left += n; }, [](const caf::error&) {});
+      left += depth_of(q);
     }
-    if (left == 0 || steady::now() >= deadline) {
+    checkpoints_left = depth_of(p.relay);
+    if ((left == 0 && checkpoints_left == 0) || steady::now() >= deadline) {
       break;
     }
     std::this_thread::sleep_for(100ms);
@@ -1220,14 +1601,23 @@ uint64_t tenant_runtime::shut_down(steady::time_point deadline) {
   auto t = totals();
   logger().info("tenant_stopped",
                 {log::kv("tenant", cfg_.id), log::kv("writes_left", left),
+                 log::kv("checkpoints_left", checkpoints_left),
                  log::kv("writes_to_teams", t.teams_writes),
                  log::kv("writes_to_connect", t.connect_writes)});
   self->send(p.supervisor, actors::stop_atom::value);
-  self->send_exit(p.teams_writer, caf::exit_reason::user_shutdown);
-  self->send_exit(p.connect_writer, caf::exit_reason::user_shutdown);
-  self->send_exit(p.relay, caf::exit_reason::user_shutdown);
-  for (const auto& a : {p.supervisor, p.teams_writer, p.connect_writer,
-                        p.poller, p.consumer, p.relay}) {
+  std::vector<caf::actor> rest{p.supervisor, p.teams_writer, p.connect_writer,
+                               p.poller,     p.consumer,     p.relay};
+  for (const auto& a : {p.teams_ledger, p.connect_ledger}) {
+    if (a) {
+      rest.push_back(a);
+    }
+  }
+  for (const auto& a : rest) {
+    if (a != p.supervisor) {
+      self->send_exit(a, caf::exit_reason::user_shutdown);
+    }
+  }
+  for (const auto& a : rest) {
     self->wait_for(a);
   }
   phase_ = tenant_phase::stopped;

@@ -88,9 +88,10 @@ class tenant_runtime {
   /// work (directory refresh, readiness, the summary line every minute).
   void start();
 
-  /// Keeps the tenant's durable state (Kinesis checkpoints) in `store`,
-  /// which must outlive the tenant; without it they live in memory. Call
-  /// before start().
+  /// Keeps the tenant's durable state in `store` (Kinesis checkpoints,
+  /// person records, the last value written to each side), which must
+  /// outlive the tenant; without it everything lives in memory and every
+  /// start is fresh. Call before start().
   void use_store(store::state_store* store) { store_ = store; }
 
   /// Stops taking in changes (poller, consumer), waits until the write
@@ -144,6 +145,9 @@ class tenant_runtime {
                    std::chrono::seconds span);
   bool wait_for(std::chrono::steady_clock::duration d);
   void poll_adapter_counters(caf::scoped_actor& self);
+  bool reconcile(const char* reason);
+  void log_reconciled(const char* reason, size_t persons, size_t connect,
+                      size_t teams, std::chrono::milliseconds took);
   void set_readiness(std::string why);
 
   caf::actor_system& sys_;

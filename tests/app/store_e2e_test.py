@@ -151,6 +151,7 @@ tenants:
 
     # While presync is down the agent goes to lunch; the restart reads that
     # event from the stream after the checkpoint.
+    control(gport, "POST", "writes/reset")
     control(cport, "POST", f"agents/{aid}/status", {"status": "Lunch"})
     p, log2 = run()
     wait_until("the restart gets ready", ready, 60)
@@ -159,6 +160,14 @@ tenants:
     wait_until("the checkpoint moves past the event made while down",
                lambda: any(checkpoints(db).get(s, 0) > v
                            for s, v in before.items()))
+    check(any(e["event"] == "state_resumed" and e.get("resumed") == 2
+              for e in events(log2)), "both persons resume from their records")
+    wait_until("the Lunch made while down shows as Away in Teams",
+               lambda: session() == "Away/Away")
+    writes = [f"{w['availability']}/{w['activity']}" for w in
+              control(gport, "GET", "writes")["writes"]]
+    check(writes == ["Away/Away"],
+          f"the restart re-posts nothing already right (writes: {writes})")
 
     # SIGKILL, then a damaged file: the start stops and names the file.
     p.kill()
