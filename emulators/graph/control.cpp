@@ -176,6 +176,35 @@ service::control(const http_request& req, const std::string& path,
     w.member("now", format_time(world_.clock.now(), true)).end_object();
     return control_json(200, w.str());
   }
+  // One app's session of every user at once (`?sessionId=`, else the
+  // configured client id), for tests that compare many people quickly.
+  if (head == "sessions" && parts.size() == 1 && m == "GET") {
+    auto sid = query.find("sessionId");
+    const std::string session_id =
+      sid == query.end() ? world_.client_id : sid->second;
+    millis now = world_.clock.now();
+    json_writer w;
+    w.begin_object().key("users").begin_array();
+    for (const auto& [id, u] : world_.users()) {
+      const presence_state& p = world_.presence(id);
+      w.begin_object().member("id", id).key("session");
+      auto s = p.sessions.find(session_id);
+      if (s != p.sessions.end() && effective_session(s->second, now)) {
+        write_pair(w, s->second.requested);
+      } else {
+        w.null();
+      }
+      w.key("teamsClient");
+      if (p.teams_client) {
+        write_pair(w, *p.teams_client);
+      } else {
+        w.null();
+      }
+      w.end_object();
+    }
+    w.end_array().end_object();
+    return control_json(200, w.str());
+  }
   if (head == "counters" && parts.size() == 1 && m == "GET") {
     json_writer w;
     w.begin_object().key("operations").begin_object();
@@ -208,7 +237,8 @@ service::control(const http_request& req, const std::string& path,
       w.member("availability", x.availability);
       w.member("activity", x.activity);
       w.member("expirationDuration", x.expiration_duration);
-      w.key("status").number(x.status).end_object();
+      w.key("status").number(x.status);
+      w.key("answerLost").boolean(x.answer_lost).end_object();
     }
     w.end_array().end_object();
     return control_json(200, w.str());
@@ -474,6 +504,9 @@ http_response service::control_knobs(const http_request& req) {
     for (auto e :
          {number("throttleLimit", next.throttle_limit, 0, 1e9),
           number("throttleWindowMs", next.throttle_window_ms, 1, 1e9),
+          number("throttleRate", next.throttle_rate, 0, 1),
+          number("throttleRetryAfterMs", next.throttle_retry_after_ms, 0,
+                 600000),
           number("errorRate", next.error_rate, 0, 1),
           number("errorSeed", next.error_seed, 0, 1e18),
           number("latencyMs", next.latency_ms, 0, 600000),
@@ -515,6 +548,8 @@ http_response service::control_knobs(const http_request& req) {
   w.begin_object();
   w.key("throttleLimit").number(k.throttle_limit);
   w.key("throttleWindowMs").number(k.throttle_window_ms);
+  w.key("throttleRate").raw(std::to_string(k.throttle_rate));
+  w.key("throttleRetryAfterMs").number(k.throttle_retry_after_ms);
   w.key("errorRate").raw(std::to_string(k.error_rate));
   w.key("errorSeed").number(static_cast<std::int64_t>(k.error_seed));
   w.key("latencyMs").number(k.latency_ms);

@@ -148,6 +148,9 @@ struct write_record {
   std::string activity;
   std::string expiration_duration;
   int status = 0;
+  /// The connection was cut before the answer went out (resetNext,
+  /// resetRate): the write took effect but its writer never learnt so.
+  bool answer_lost = false;
 };
 
 /// Holds an issued access token.
@@ -160,6 +163,11 @@ struct token_record {
 struct knobs {
   std::int64_t throttle_limit = 0; ///< presence calls per window; 0 = off
   millis throttle_window_ms = 30000;
+  /// Fraction of presence calls ($batch sub-requests included) answered
+  /// 429 at random, whatever the window says: a throttling storm.
+  double throttle_rate = 0.0;
+  /// Retry-After of those 429s; 0 sends none.
+  millis throttle_retry_after_ms = 1000;
   double error_rate = 0.0; ///< fraction of Graph calls answered 5xx
   std::uint64_t error_seed = 1;
   millis latency_ms = 0;       ///< added before every response

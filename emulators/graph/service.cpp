@@ -308,6 +308,7 @@ http_response service::handle(const http_request& req) {
   auto it = req.headers.find("client-request-id");
   current_client_request_id_ = it == req.headers.end() ? "" : it->second;
 
+  const auto writes_before = world_.writes.size();
   http_response r = dispatch(req);
   ++world_.statuses[r.status];
 
@@ -324,6 +325,9 @@ http_response service::handle(const http_request& req) {
     }
     if (r.cut_connection) {
       ++world_.counters["connection_resets"];
+      for (auto i = writes_before; i < world_.writes.size(); ++i) {
+        world_.writes[i].answer_lost = true;
+      }
     }
   }
   return r;
@@ -633,6 +637,26 @@ std::string service::operation_of(const std::string& method,
   return "unknown";
 }
 
+http_response service::too_many_requests(millis retry_after_ms) {
+  json_writer w;
+  w.begin_object().key("error").begin_object();
+  w.member("code", "TooManyRequests");
+  w.member("message", "Please retry again later.");
+  w.key("innerError").begin_object();
+  w.member("code", "429");
+  w.member("date", format_time(world_.clock.now()).substr(0, 19));
+  w.member("message", "Please retry after");
+  w.member("request-id", next_guid());
+  w.member("client-request-id", current_client_request_id_);
+  w.member("status", "429");
+  w.end_object().end_object().end_object();
+  http_response r = json_response(429, w.str());
+  if (retry_after_ms > 0) {
+    r.headers.emplace_back("Retry-After", format_retry_after(retry_after_ms));
+  }
+  return r;
+}
+
 http_response service::graph_call(const http_request& req, bool in_batch) {
   auto qpos = req.target.find('?');
   std::string path = url_decode(req.target.substr(0, qpos));
@@ -708,8 +732,18 @@ http_response service::graph_call(const http_request& req, bool in_batch) {
     }
   }
 
+  // A throttling storm: a share of presence calls answered 429 at random.
+  const bool presence_op = op.rfind("presence.", 0) == 0;
+  if (presence_op && world_.settings.throttle_rate > 0) {
+    std::uniform_real_distribution<double> coin{0.0, 1.0};
+    if (coin(world_.rng) < world_.settings.throttle_rate) {
+      ++world_.counters["throttled"];
+      return too_many_requests(world_.settings.throttle_retry_after_ms);
+    }
+  }
+
   // Presence calls share one window per tenant (spec section 6.1).
-  if (op.rfind("presence.", 0) == 0 && world_.settings.throttle_limit > 0) {
+  if (presence_op && world_.settings.throttle_limit > 0) {
     millis now = world_.clock.now();
     if (now - world_.throttle_window_start >=
         world_.settings.throttle_window_ms) {
@@ -718,23 +752,8 @@ http_response service::graph_call(const http_request& req, bool in_batch) {
     }
     if (++world_.throttle_count > world_.settings.throttle_limit) {
       ++world_.counters["throttled"];
-      millis wait =
-        world_.throttle_window_start + world_.settings.throttle_window_ms - now;
-      json_writer w;
-      w.begin_object().key("error").begin_object();
-      w.member("code", "TooManyRequests");
-      w.member("message", "Please retry again later.");
-      w.key("innerError").begin_object();
-      w.member("code", "429");
-      w.member("date", format_time(now).substr(0, 19));
-      w.member("message", "Please retry after");
-      w.member("request-id", next_guid());
-      w.member("client-request-id", current_client_request_id_);
-      w.member("status", "429");
-      w.end_object().end_object().end_object();
-      http_response r = json_response(429, w.str());
-      r.headers.emplace_back("Retry-After", format_retry_after(wait));
-      return r;
+      return too_many_requests(world_.throttle_window_start +
+                               world_.settings.throttle_window_ms - now);
     }
   }
 

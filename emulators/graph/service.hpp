@@ -112,6 +112,8 @@ class service {
   http_response graph_error(int status, const std::string& code,
                             const std::string& message);
   std::string next_guid();
+  /// A 429 TooManyRequests, with a Retry-After unless `retry_after_ms` is 0.
+  http_response too_many_requests(millis retry_after_ms);
 
   std::mutex mutex_;
   world world_;
