@@ -7,6 +7,11 @@ namespace presync::connect {
 
 namespace {
 
+const log::logger& consumer_log() {
+  static const log::logger logger{"connect.kinesis"};
+  return logger;
+}
+
 /// Returns the error answer of `op`, or nullopt for a 200.
 std::optional<service_error> error_of(std::string_view op,
                                       const kinesis_reply& reply) {
@@ -26,12 +31,13 @@ kinesis_consumer::kinesis_consumer(kinesis_call call, consumer_config config,
 
 mono_time kinesis_consumer::poll(mono_time now) {
   // A closed shard (or the periodic refresh) asks for a new shard list:
-  // kinesalite names no ChildShards, so children are found by listing.
-  if (relist_ || now >= next_list_) {
+  // kinesalite names no ChildShards, so children are found by listing. A
+  // failed listing waits for its back-off, never spins.
+  if (now >= next_list_) {
     list_shards(now);
   }
 
-  mono_time next = next_list_;
+  mono_time next = mono_time::max();
   for (auto& [id, r] : readers_) {
     if (finished_.count(id) != 0 || !ready(r)) {
       continue;
@@ -43,10 +49,8 @@ mono_time kinesis_consumer::poll(mono_time now) {
       next = std::min(next, r.due);
     }
   }
-  if (relist_) {
-    next = now;
-  }
-  return next;
+  // A shard that finished just now asks for a listing at once.
+  return std::max(std::min(next, next_list_), now);
 }
 
 std::vector<std::string> kinesis_consumer::active_shards() const {
@@ -80,20 +84,21 @@ void kinesis_consumer::list_shards(mono_time now) {
     }
     ++stats_.list_shards_calls;
     auto reply = call_(*req);
-    if (!reply || reply->status != 200) {
-      if (reply &&
-          error_of("ListShards", *reply)->err.code == sync_error::throttled) {
-        ++stats_.throttled;
-      } else {
-        ++stats_.failures;
-      }
-      next_list_ = now + config_.backoff;
+    if (!reply) {
+      ++stats_.failures;
+      list_failed(now, reply.err().describe());
+      return;
+    }
+    if (auto e = error_of("ListShards", *reply)) {
+      ++(e->err.code == sync_error::throttled ? stats_.throttled
+                                              : stats_.failures);
+      list_failed(now, e->err.describe());
       return;
     }
     auto parsed = kinesis::parse_list_shards(reply->body);
     if (!parsed) {
       ++stats_.failures;
-      next_list_ = now + config_.backoff;
+      list_failed(now, parsed.err().describe());
       return;
     }
     shards.insert(shards.end(), parsed->shards.begin(), parsed->shards.end());
@@ -105,12 +110,47 @@ void kinesis_consumer::list_shards(mono_time now) {
   }
 
   // New shards get a reader; known ones get their updated description.
+  std::string added;
   for (auto& s : shards) {
+    if (readers_.count(s.shard_id) == 0) {
+      added += (added.empty() ? "" : ",") + s.shard_id;
+    }
     auto& r = readers_[s.shard_id];
     r.info = std::move(s);
   }
-  relist_ = false;
+  if (!added.empty()) {
+    consumer_log().info("kinesis_shards_listed",
+                        {log::kv("stream", config_.stream_name),
+                         log::kv("new_shards", added),
+                         log::kv("shards", readers_.size())});
+  }
+  list_backoff_ = duration{0};
   next_list_ = now + config_.relist_interval;
+}
+
+void kinesis_consumer::list_failed(mono_time now, const std::string& why) {
+  ++stats_.list_failures;
+  list_backoff_ = list_backoff_ == duration{0}
+                    ? config_.backoff
+                    : std::min(list_backoff_ * 2, config_.max_backoff);
+  next_list_ = now + list_backoff_;
+  log_warning("kinesis_list_failed", "", why, list_backoff_);
+}
+
+void kinesis_consumer::log_warning(std::string_view event,
+                                   const std::string& shard,
+                                   const std::string& why, duration delay) {
+  auto lines =
+    log_limit_.allow(std::string{event}, std::chrono::steady_clock::now());
+  if (lines == 0) {
+    return;
+  }
+  consumer_log().warning(event, {log::kv("stream", config_.stream_name),
+                                 log::kv("shard", shard), log::kv("error", why),
+                                 log::kv("delay", delay),
+                                 log::kv("throttled_total", stats_.throttled),
+                                 log::kv("failures_total", stats_.failures),
+                                 log::kv("held_back", lines - 1)});
 }
 
 bool kinesis_consumer::ready(const reader& r) const {
@@ -149,28 +189,27 @@ bool kinesis_consumer::acquire_iterator(reader& r, mono_time now) {
   auto req = kinesis::build_get_shard_iterator(params);
   if (!req) {
     ++stats_.failures;
-    back_off(r, now);
+    back_off(r, now, nullptr);
     return false;
   }
   auto reply = call_(*req);
   if (!reply) {
     ++stats_.failures;
-    back_off(r, now);
+    service_error e{"", "", reply.err()};
+    back_off(r, now, &e);
     return false;
   }
   if (auto e = error_of("GetShardIterator", *reply)) {
-    if (e->err.code == sync_error::throttled) {
-      ++stats_.throttled;
-    } else {
-      ++stats_.failures;
-    }
-    back_off(r, now);
+    ++(e->err.code == sync_error::throttled ? stats_.throttled
+                                            : stats_.failures);
+    back_off(r, now, &*e);
     return false;
   }
   auto iterator = kinesis::parse_get_shard_iterator(reply->body);
   if (!iterator) {
     ++stats_.failures;
-    back_off(r, now);
+    service_error e{"", "", iterator.err()};
+    back_off(r, now, &e);
     return false;
   }
   r.iterator = std::move(*iterator);
@@ -198,14 +237,15 @@ void kinesis_consumer::read_shard(reader& r, mono_time now) {
   if (!req) {
     ++stats_.failures;
     r.iterator.reset();
-    back_off(r, now);
+    back_off(r, now, nullptr);
     return;
   }
   ++stats_.get_records_calls;
   auto reply = call_(*req);
   if (!reply) {
     ++stats_.failures;
-    back_off(r, now);
+    service_error e{"", "", reply.err()};
+    back_off(r, now, &e);
     return;
   }
   if (auto e = error_of("GetRecords", *reply)) {
@@ -213,14 +253,17 @@ void kinesis_consumer::read_shard(reader& r, mono_time now) {
       // Start again right after the last record handed over.
       ++stats_.expired_iterators;
       r.iterator.reset();
+      consumer_log().info(
+        "kinesis_iterator_expired",
+        {log::kv("stream", config_.stream_name),
+         log::kv("shard", r.info.shard_id),
+         log::kv("checkpoint", store_.get(r.info.shard_id).value_or("")),
+         log::kv("expired_total", stats_.expired_iterators)});
       return;
     }
-    if (e->err.code == sync_error::throttled) {
-      ++stats_.throttled;
-    } else {
-      ++stats_.failures;
-    }
-    back_off(r, now);
+    ++(e->err.code == sync_error::throttled ? stats_.throttled
+                                            : stats_.failures);
+    back_off(r, now, &*e);
     return;
   }
   auto parsed = kinesis::parse_get_records(reply->body);
@@ -228,7 +271,8 @@ void kinesis_consumer::read_shard(reader& r, mono_time now) {
     // The whole answer is unreadable: ask again from the checkpoint.
     ++stats_.failures;
     r.iterator.reset();
-    back_off(r, now);
+    service_error e{"", "", parsed.err()};
+    back_off(r, now, &e);
     return;
   }
 
@@ -242,16 +286,26 @@ void kinesis_consumer::read_shard(reader& r, mono_time now) {
   }
 
   // Hand the records over first, then checkpoint the last of them.
+  if (r.backoff != duration{0}) {
+    consumer_log().info("kinesis_recovered",
+                        {log::kv("stream", config_.stream_name),
+                         log::kv("shard", r.info.shard_id)});
+  }
   r.backoff = duration{0};
   hand_over(parsed->records);
   if (!parsed->records.empty()) {
     store_.put(r.info.shard_id, parsed->records.back().sequence_number);
   }
   if (!parsed->next_shard_iterator) {
+    // Closed and read to its end: its children come with the next listing.
     finished_.insert(r.info.shard_id);
     ++stats_.shards_finished;
-    relist_ = true;
+    next_list_ = now;
     r.iterator.reset();
+    consumer_log().info("kinesis_shard_finished",
+                        {log::kv("stream", config_.stream_name),
+                         log::kv("shard", r.info.shard_id),
+                         log::kv("finished_total", stats_.shards_finished)});
     return;
   }
   r.iterator = std::move(*parsed->next_shard_iterator);
@@ -290,11 +344,16 @@ void kinesis_consumer::hand_over(const std::vector<kinesis::record>& records) {
   }
 }
 
-void kinesis_consumer::back_off(reader& r, mono_time now) {
+void kinesis_consumer::back_off(reader& r, mono_time now,
+                                const service_error* why) {
   r.backoff = r.backoff == duration{0}
                 ? config_.backoff
                 : std::min(r.backoff * 2, config_.max_backoff);
   r.due = now + std::max(r.backoff, call_interval());
+  const bool throttled = why && why->err.code == sync_error::throttled;
+  log_warning(throttled ? "kinesis_throttled" : "kinesis_call_failed",
+              r.info.shard_id, why ? why->err.describe() : "request not built",
+              r.backoff);
 }
 
 duration kinesis_consumer::call_interval() const {

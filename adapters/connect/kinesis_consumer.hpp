@@ -5,6 +5,14 @@
 // and handed over as a connect_change; malformed records are counted and
 // skipped. No threads and no clock of its own: poll() is driven by one
 // actor (kinesis_consumer_actor.hpp) or by a test.
+//
+// What it logs (component `connect.kinesis`, repeated warnings at most
+// once per 10 s per event, with the count held back): warning
+// `kinesis_throttled` and `kinesis_call_failed` when a call starts or
+// extends a back-off, info `kinesis_recovered` when a shard reads again
+// after one, info `kinesis_iterator_expired`, info `kinesis_shard_finished`
+// when a closed shard was read to its end, info `kinesis_shards_listed`
+// when the listing shows shards not seen before (a split or merge).
 #pragma once
 
 #include "actors/messages.hpp"
@@ -14,6 +22,7 @@
 #include "adapters/connect/agent_event_filter.hpp"
 #include "adapters/connect/checkpoint_store.hpp"
 #include "adapters/connect/kinesis.hpp"
+#include "adapters/log/log.hpp"
 #include "protocol/error.hpp"
 #include "protocol/time.hpp"
 
@@ -74,6 +83,7 @@ struct consumer_stats {
   uint64_t throttled = 0;
   uint64_t failures = 0; ///< other failed calls
   uint64_t list_shards_calls = 0;
+  uint64_t list_failures = 0; ///< ListShards calls failed or throttled
   uint64_t shards_finished = 0;
   /// The largest MillisBehindLatest of the open shards' last answers.
   int64_t millis_behind_latest = 0;
@@ -131,7 +141,10 @@ class kinesis_consumer {
   void read_shard(reader& r, mono_time now);
   bool acquire_iterator(reader& r, mono_time now);
   void hand_over(const std::vector<kinesis::record>& records);
-  void back_off(reader& r, mono_time now);
+  void back_off(reader& r, mono_time now, const service_error* why);
+  void list_failed(mono_time now, const std::string& why);
+  void log_warning(std::string_view event, const std::string& shard,
+                   const std::string& why, duration delay);
   duration call_interval() const;
 
   kinesis_call call_;
@@ -142,9 +155,12 @@ class kinesis_consumer {
   agent_event_filter filter_;
   std::map<std::string, reader> readers_;
   std::set<std::string> finished_;
-  bool relist_ = true;
+  /// When the shard list is read next: at once after a shard finished,
+  /// later after a failure (list_backoff_) or for the periodic refresh.
   mono_time next_list_{};
+  duration list_backoff_{0};
   consumer_stats stats_;
+  log::rate_limit log_limit_{std::chrono::seconds{10}};
 };
 
 /// Returns a kinesis_call that signs and sends with `caller` (service

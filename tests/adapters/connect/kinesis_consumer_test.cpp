@@ -353,3 +353,34 @@ TEST_F(KinesisConsumerTest, LagFallsWhenTheConsumerCatchesUp) {
   EXPECT_EQ(stream_.get_records_calls, 2);
   EXPECT_EQ(c.stats().millis_behind_latest, 0);
 }
+
+// A listing that fails after a shard closed (throttled during a reshard)
+// is tried again after a back-off, not on every poll.
+TEST_F(KinesisConsumerTest, FailedListingAfterAReshardBacksOff) {
+  stream_.shards = {{"sh-0", "", {event("u1", "p1", 1, "Lunch")}, true}};
+  pc::consumer_config cfg;
+  cfg.start = pc::kinesis::iterator_type::trim_horizon;
+  cfg.backoff = 800ms;
+  auto c = make(cfg);
+  mono_time now = c.poll(mono_time{});
+  ASSERT_EQ(c.finished_shards(), std::set<std::string>{"sh-0"});
+  ASSERT_EQ(now, mono_time{});
+  stream_.shards.push_back({"sh-1", "sh-0", {event("u1", "c1", 2, "Break")}});
+
+  // The listing that would show the child is throttled twice.
+  stream_.errors.push_back({"ListShards", "LimitExceededException"});
+  stream_.errors.push_back({"ListShards", "LimitExceededException"});
+  now = c.poll(now);
+  EXPECT_EQ(now, mono_time{800ms});
+  EXPECT_EQ(c.stats().list_failures, 1u);
+  now = c.poll(now);
+  EXPECT_EQ(now, mono_time{2400ms});
+  EXPECT_EQ(c.stats().list_failures, 2u);
+
+  // The third listing works and the child is read.
+  for (int i = 0; i < 5 && out_.size() < 2; ++i) {
+    now = std::max(now, c.poll(now));
+  }
+  EXPECT_EQ(ids(), (std::vector<std::string>{"p1", "c1"}));
+  EXPECT_EQ(c.stats().list_failures, 2u);
+}
