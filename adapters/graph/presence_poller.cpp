@@ -99,14 +99,18 @@ bool retry_after_backoff(self_ptr self, uint64_t cycle, size_t index) {
   return true;
 }
 
-/// Starts or extends the back-off after a failure without Retry-After.
-void back_off(self_ptr self, const error& e) {
+/// Starts or extends the back-off after a failure without Retry-After;
+/// `fixed` replaces the exponential step (the token provider's next try).
+void back_off(self_ptr self, const error& e,
+              std::optional<duration> fixed = std::nullopt) {
   auto& st = self->state;
   auto now = actors::now_of(self);
   ++st.failures;
   ++st.counters.backoffs;
   std::uniform_real_distribution<double> unit{0.0, 1.0};
-  auto delay = backoff_delay(st.args.backoff, st.failures, unit(st.jitter));
+  auto delay = fixed
+                 ? *fixed
+                 : backoff_delay(st.args.backoff, st.failures, unit(st.jitter));
   auto until = now + delay;
   if (!st.backoff_until || *st.backoff_until < until) {
     st.backoff_until = until;
@@ -125,6 +129,19 @@ void batch_failed(self_ptr self, uint64_t cycle, size_t index, const error& e) {
   if ((e.http_status == 429 || e.http_status == 503) &&
       e.retry_after > duration{0}) {
     st.args.budget->hold_until(actors::now_of(self) + e.retry_after);
+    ++st.throttled;
+    if (!st.log_limit) {
+      st.log_limit.emplace(std::chrono::seconds{10});
+    }
+    if (auto lines = st.log_limit->allow("presence_poll_throttled",
+                                         std::chrono::steady_clock::now())) {
+      poller_log().warning("presence_poll_throttled",
+                           {log::kv("tenant", st.args.tenant),
+                            log::kv("status", e.http_status),
+                            log::kv("retry_after", e.retry_after),
+                            log::kv("throttled_total", st.throttled),
+                            log::kv("held_back", lines - 1)});
+    }
   }
   if (e.http_status == 401) {
     st.args.tokens->invalidate();
@@ -136,6 +153,23 @@ void batch_failed(self_ptr self, uint64_t cycle, size_t index, const error& e) {
     }
   }
   batch_done(self, cycle, 0);
+}
+
+/// A batch got no token: whatever the token endpoint said, the poller
+/// waits for the token provider's next try (it paces the token requests)
+/// and reads the batch again then, so polling resumes as soon as a token
+/// can be had again, not at the end of a long exponential step.
+void token_failed(self_ptr self, uint64_t cycle, size_t index, const error& e) {
+  auto& st = self->state;
+  ++st.counters.batches_failed;
+  st.counters.last_failure = e.describe();
+  auto now = actors::now_of(self);
+  auto at = st.args.tokens->retry_at().value_or(now);
+  back_off(self, e,
+           std::max<duration>(at - now, std::chrono::milliseconds{100}));
+  if (!retry_after_backoff(self, cycle, index)) {
+    batch_done(self, cycle, 0);
+  }
 }
 
 /// Ends a back-off after a batch was read.
@@ -288,7 +322,7 @@ caf::behavior presence_poller(self_ptr self, presence_poller_args args) {
     [self](poller_retry& r) { start_batch(self, r.cycle, r.index, true); },
     [self](poller_token& t) {
       if (!*t.token) {
-        batch_failed(self, t.cycle, t.index, t.token->err());
+        token_failed(self, t.cycle, t.index, t.token->err());
         return;
       }
       send_batch(self, t.cycle, t.index, t.token->value());

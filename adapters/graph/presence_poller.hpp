@@ -11,9 +11,13 @@
 // cycle, and batches whose turn falls inside the back-off are skipped
 // (counted), so an outage costs a request per back-off step instead of
 // ceil(N/650) per interval. Consecutive failures double the delay up to
-// `backoff.cap`; the poller never gives up, and every back-off step is a
+// `backoff.cap`. A batch that got no token waits instead for the token
+// provider's next try (token_provider.hpp), so polling resumes as soon as
+// a token can be had. The poller never gives up, and every back-off step is a
 // warning line (`presence_poll_backoff`) and a count; the first success
-// ends it (info `presence_poll_recovered`).
+// ends it (info `presence_poll_recovered`). A 429/503 that names a
+// Retry-After is a warning `presence_poll_throttled` (at most one line per
+// 10 s, with the count held back).
 #pragma once
 
 #include "actors/messages.hpp"
@@ -22,6 +26,7 @@
 #include "adapters/graph/presence.hpp"
 #include "adapters/graph/token_provider.hpp"
 #include "adapters/http/client.hpp"
+#include "adapters/log/log.hpp"
 
 #include <caf/all.hpp>
 
@@ -105,6 +110,8 @@ struct presence_poller_state {
   uint32_t failures = 0; ///< consecutive failures without Retry-After
   std::optional<mono_time> backoff_until;
   std::mt19937_64 jitter;
+  std::optional<log::rate_limit> log_limit; ///< one line per 10 s per event
+  uint64_t throttled = 0;                   ///< answers that held the budget
   static inline const char* name = "presync.graph.presence_poller";
 };
 

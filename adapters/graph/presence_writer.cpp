@@ -55,10 +55,23 @@ write_outcome outcome_of(const error& e) {
   return o;
 }
 
-/// Holds the shared budget after a 429 or 503 that named a Retry-After.
+uint64_t log_allowance(self_ptr self, const std::string& event);
+
+/// Holds the shared budget after a 429 or 503 that named a Retry-After,
+/// and says so (warning `presence_write_throttled`, rate limited).
 void hold_budget(self_ptr self, int status, duration retry_after) {
   if ((status == 429 || status == 503) && retry_after > duration{0}) {
-    self->state.args.budget->hold_until(actors::now_of(self) + retry_after);
+    auto& st = self->state;
+    st.args.budget->hold_until(actors::now_of(self) + retry_after);
+    ++st.counters.throttled;
+    if (auto lines = log_allowance(self, "presence_write_throttled")) {
+      writer_log().warning("presence_write_throttled",
+                           {log::kv("tenant", st.args.tenant),
+                            log::kv("status", status),
+                            log::kv("retry_after", retry_after),
+                            log::kv("throttled_total", st.counters.throttled),
+                            log::kv("held_back", lines - 1)});
+    }
   }
 }
 
@@ -175,6 +188,40 @@ void fail_batch(self_ptr self, uint64_t id, const error& e) {
   auto outcome = outcome_of(e);
   for (const auto& p : writes) {
     reply(self, p, outcome);
+  }
+}
+
+/// A batch got no token: nothing was sent, so no write of it is given up.
+/// Each is answered `throttled` with the token provider's next try as its
+/// Retry-After, so the write queue holds the Teams side until a token can
+/// be had and then sends each person's newest value (coalescing), however
+/// long the token endpoint is down or the secret is refused.
+void token_failed(self_ptr self, uint64_t id, const error& e) {
+  auto& st = self->state;
+  auto i = st.in_flight.find(id);
+  if (i == st.in_flight.end()) {
+    return;
+  }
+  auto writes = std::move(i->second);
+  st.in_flight.erase(i);
+  st.resent.erase(id);
+  ++st.counters.token_waits;
+  auto now = actors::now_of(self);
+  auto at = st.args.tokens->retry_at().value_or(now);
+  write_outcome o;
+  o.result = write_outcome::kind::throttled;
+  o.http_status = e.http_status;
+  o.retry_after = std::max<duration>(at - now, std::chrono::seconds{1});
+  o.reason = "no token: " + e.describe();
+  for (const auto& p : writes) {
+    reply(self, p, o);
+  }
+  if (auto lines = log_allowance(self, "presence_write_waiting_for_token")) {
+    writer_log().warning(
+      "presence_write_waiting_for_token",
+      {log::kv("tenant", st.args.tenant), log::kv("writes", writes.size()),
+       log::kv("retry_after", o.retry_after), log::kv("error", e.describe()),
+       log::kv("held_back", lines - 1)});
   }
 }
 
@@ -369,7 +416,7 @@ caf::behavior presence_writer(self_ptr self, presence_writer_args args) {
     },
     [self](writer_token& t) {
       if (!*t.token) {
-        fail_batch(self, t.batch, t.token->err());
+        token_failed(self, t.batch, t.token->err());
         return;
       }
       send_batch(self, t.batch, t.token->value());

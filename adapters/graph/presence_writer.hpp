@@ -6,7 +6,8 @@
 // - 429/503 with Retry-After (whole batch or one sub-response): the write
 //   is answered `throttled` at once and the shared presence budget is held
 //   for the Retry-After; the write queue, which coalesces per person,
-//   sends the newest value again when its own hold ends.
+//   sends the newest value again when its own hold ends. Logged as a
+//   warning `presence_write_throttled` (at most once per 10 s).
 // - A failure without Retry-After (5xx, 429 without the header, timeout,
 //   connection refused or reset, also mid-response): the writer keeps the
 //   write and sends it again after an exponential back-off with jitter
@@ -17,7 +18,14 @@
 //   `presence_write_gave_up`): the queue then holds the Teams side and
 //   retries the newest value, so a long outage loses no write and never
 //   retries without a trace.
-// - Anything else (4xx, TLS, a token the secret cannot get): `failed`.
+// - No token (the token endpoint down, the secret expired or refused, a
+//   TLS failure on the way to it): nothing was sent, so the writes are
+//   answered `throttled` with the token provider's next try as the
+//   Retry-After; the queue holds the Teams side and sends each person's
+//   newest value once a token comes (warning
+//   `presence_write_waiting_for_token`, at most once per 10 s).
+// - Anything else (a 4xx from Graph, a TLS failure talking to it):
+//   `failed`.
 //
 // While a write waits for its retry the queue still counts it as in flight
 // for its person, so a person's writes stay in order and a newer one waits
@@ -68,6 +76,8 @@ struct presence_writer_counters {
   uint64_t token_refreshes = 0; ///< 401s that invalidated the token
   uint64_t retries = 0;         ///< writes kept for a back-off retry
   uint64_t gave_up = 0;         ///< writes answered after their last try
+  uint64_t throttled = 0;   ///< 429/503 answers with Retry-After (budget held)
+  uint64_t token_waits = 0; ///< batches answered throttled for want of a token
 };
 
 /// Tags the writer's gather timer and internal replies.

@@ -2,10 +2,22 @@
 // client-credentials grant, cached, renewed 5 minutes before expiry with
 // one request in flight, and its last failure kept for readiness and logs
 // (spec/graph.md §1).
+//
+// A failed token request is not repeated at once: until a back-off has
+// passed (the answer's Retry-After, else 1 s doubling to 15 s) every get()
+// without a valid token is answered with the last failure, so an outage
+// of the token endpoint or an expired secret costs one request per step,
+// however many callers ask. The first failure of a streak is logged
+// (component `graph.token`, event `token_unavailable`: error when a human
+// must act — expired secret, wrong credentials, no consent —, warning
+// otherwise; repeated at most once a minute) and the first success after
+// it is an info `token_recovered`.
 #pragma once
 
+#include "adapters/graph/backoff.hpp"
 #include "adapters/graph/token.hpp"
 #include "adapters/http/client.hpp"
+#include "adapters/log/log.hpp"
 #include "protocol/error.hpp"
 #include "protocol/time.hpp"
 
@@ -51,6 +63,10 @@ class token_provider : public std::enable_shared_from_this<token_provider> {
   /// (nullopt: none held, e.g. never fetched or invalidated).
   std::optional<mono_time> token_expires_at() const;
 
+  /// Returns when the next token request may go out after a failure
+  /// (nullopt: at once).
+  std::optional<mono_time> retry_at() const;
+
  private:
   token_provider(std::shared_ptr<http::client> http,
                  client_credentials credentials, endpoints where,
@@ -59,6 +75,8 @@ class token_provider : public std::enable_shared_from_this<token_provider> {
   /// Sends the token request; the error when it cannot be built.
   std::optional<error> start_refresh_locked();
   void on_answer(expected<http::http_response> answer);
+  void log_outcome(const std::optional<error>& failure, uint32_t failures,
+                   duration delay);
 
   std::shared_ptr<http::client> http_;
   client_credentials credentials_;
@@ -69,6 +87,10 @@ class token_provider : public std::enable_shared_from_this<token_provider> {
   std::vector<callback> waiting_;
   std::optional<error> last_error_;
   uint64_t requests_sent_ = 0;
+  backoff_policy backoff_{std::chrono::seconds{1}, std::chrono::seconds{15}, 0};
+  uint32_t failures_ = 0;             ///< consecutive failed requests
+  std::optional<mono_time> retry_at_; ///< no request before then
+  std::optional<log::rate_limit> log_limit_;
 };
 
 } // namespace presync::graph

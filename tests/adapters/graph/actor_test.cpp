@@ -62,10 +62,11 @@ TEST_F(GraphActors, WriterFetchesATokenAndSetsPresenceOverTls) {
   stop({writer});
 }
 
-// A certificate problem does not heal by retrying in a few seconds, so the
-// write is answered failed (not throttled) and the token provider keeps
-// tls_failed for readiness.
-TEST_F(GraphActors, UntrustedCaFailsTheWriteCleanly) {
+// Without a token nothing is sent, so the write is not given up: it is
+// answered throttled until the token provider's next try (the queue holds
+// the Teams side meanwhile), and the provider keeps tls_failed for
+// readiness.
+TEST_F(GraphActors, UntrustedCaHoldsTheWriteUntilATokenComes) {
   start({"--users", "3"}, false);
   auto writer = spawn_presence_writer(sys_, writer_args(3));
   caf::scoped_actor self{sys_};
@@ -76,9 +77,11 @@ TEST_F(GraphActors, UntrustedCaFailsTheWriteCleanly) {
                 caf::after(30s) >> [] {});
   ASSERT_TRUE(got);
   EXPECT_EQ(got->ticket, 9u);
-  EXPECT_EQ(got->outcome.result, write_outcome::kind::failed);
+  EXPECT_EQ(got->outcome.result, write_outcome::kind::throttled);
+  EXPECT_GE(got->outcome.retry_after, 1s);
   EXPECT_NE(got->outcome.reason.find("tls_failed"), std::string::npos)
     << got->outcome.reason;
+  ASSERT_TRUE(tokens_->retry_at());
   ASSERT_TRUE(tokens_->last_error());
   EXPECT_EQ(tokens_->last_error()->code, sync_error::tls_failed);
   EXPECT_EQ(got->outcome.reason.find(test_secret), std::string::npos);
@@ -361,7 +364,7 @@ TEST_F(GraphActors, RevokedTokenIsRefreshedOnceAndTheWriteSucceeds) {
   stop({writer});
 }
 
-TEST_F(GraphActors, ExpiredSecretFailsTheWriteAndStaysReadable) {
+TEST_F(GraphActors, ExpiredSecretHoldsTheWriteAndStaysReadable) {
   start({"--users", "3", "--secret-expired"});
   auto writer = spawn_presence_writer(sys_, writer_args(3));
   caf::scoped_actor self{sys_};
@@ -371,7 +374,9 @@ TEST_F(GraphActors, ExpiredSecretFailsTheWriteAndStaysReadable) {
   self->receive([&](actors::write_attempted& a) { got = std::move(a); },
                 caf::after(30s) >> [] {});
   ASSERT_TRUE(got);
-  EXPECT_EQ(got->outcome.result, write_outcome::kind::failed);
+  EXPECT_EQ(got->outcome.result, write_outcome::kind::throttled);
+  EXPECT_GE(got->outcome.retry_after, 1s);
+  EXPECT_EQ(tokens_->requests_sent(), 1u);
   ASSERT_TRUE(tokens_->last_error());
   EXPECT_EQ(tokens_->last_error()->code, sync_error::secret_expired);
   EXPECT_EQ(tokens_->last_error()->describe().find(test_secret),
