@@ -7,6 +7,8 @@
 #include "app/ui_assets.hpp"
 #include "protocol/json_text.hpp"
 
+#include <simdjson.h>
+
 #include <algorithm>
 #include <chrono>
 #include <future>
@@ -1051,6 +1053,12 @@ expected<std::vector<query_param>> parse_query(std::string_view query) {
       eq == std::string_view::npos ? "" : item.substr(eq + 1), true);
     if (!name || !value) {
       return make_error(sync_error::rejected, "bad percent-encoding");
+    }
+    // Names and values may be echoed in a JSON answer, which must stay
+    // UTF-8; no parameter has a use for other bytes.
+    if (!simdjson::validate_utf8(name->data(), name->size()) ||
+        !simdjson::validate_utf8(value->data(), value->size())) {
+      return make_error(sync_error::rejected, "not UTF-8 once decoded");
     }
     out.push_back({std::move(*name), std::move(*value)});
   }

@@ -99,8 +99,8 @@ void serve_api(const api_context& ctx, http::server_request req,
 http::server_response handle_api(const api_context& ctx,
                                  const http::server_request& req);
 
-/// Splits a query string into decoded name/value pairs; nullopt naming the
-/// problem (bad percent-encoding) otherwise.
+/// Splits a query string into decoded name/value pairs; rejected naming the
+/// problem (bad percent-encoding, a NUL byte, not UTF-8) otherwise.
 struct query_param {
   std::string name;
   std::string value;

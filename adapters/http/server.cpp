@@ -247,13 +247,23 @@ class session : public std::enable_shared_from_this<session> {
       return;
     }
 
-    // Limits get their own answer; anything else ends the connection.
+    // Limits and malformed requests get their own answer, then the
+    // connection ends; anything else (a timeout, the peer gone) just ends
+    // it.
     if (ec == bhttp::error::header_limit) {
-      reply(error_answer(431, "request header too large"), false);
+      if (request_line_unfinished()) {
+        reply(error_answer(414, "request target too long"), false);
+      } else {
+        reply(error_answer(431, "request header too large"), false);
+      }
       return;
     }
     if (ec == bhttp::error::body_limit) {
       reply(error_answer(413, "request body too large"), false);
+      return;
+    }
+    if (malformed(ec)) {
+      reply(error_answer(400, "malformed request"), false);
       return;
     }
     if (ec) {
@@ -262,6 +272,14 @@ class session : public std::enable_shared_from_this<session> {
     }
 
     auto& req = parser_->get();
+
+    // A body framed two ways is read differently by different servers
+    // (request smuggling, RFC 9112 §6.3): refuse it.
+    if (req.count(bhttp::field::transfer_encoding) != 0 &&
+        req.count(bhttp::field::content_length) != 0) {
+      reply(error_answer(400, "malformed request"), false);
+      return;
+    }
     server_request in;
     in.method = std::string{req.method_string()};
     in.target = std::string{req.target()};
@@ -283,6 +301,29 @@ class session : public std::enable_shared_from_this<session> {
       // A handler bug must not take the server down; say so generically.
       out.reply(error_answer(500, "internal error"));
     }
+  }
+
+  /// Returns true if `ec` says the bytes were not HTTP/1.1 as it must be
+  /// written: a bad request line, field, length or chunk.
+  static bool malformed(error_code ec) {
+    using e = bhttp::error;
+    for (auto bad :
+         {e::bad_line_ending, e::bad_method, e::bad_target, e::bad_version,
+          e::bad_field, e::bad_value, e::bad_content_length,
+          e::bad_transfer_encoding, e::bad_chunk, e::bad_chunk_extension,
+          e::bad_obs_fold, e::unexpected_body}) {
+      if (ec == bad) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  /// Returns true if the header limit was reached before the request line
+  /// ended: the target itself is too long (414, not 431). The parser has
+  /// the target once it has read the whole line.
+  bool request_line_unfinished() const {
+    return parser_->get().target().empty();
   }
 
   responder make_responder() {
