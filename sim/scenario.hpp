@@ -10,6 +10,7 @@
 
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace presync::sim {
@@ -76,5 +77,11 @@ struct scenario {
 /// naming its path in the file (`steps[2].teams.presence: ...`).
 std::optional<scenario> load_scenario(const std::string& file,
                                       std::vector<std::string>& problems);
+
+/// Loads one story held in memory; `name` stands for the file in the
+/// scenario and in problems.
+std::optional<scenario> load_scenario_text(std::string_view text,
+                                           const std::string& name,
+                                           std::vector<std::string>& problems);
 
 } // namespace presync::sim
