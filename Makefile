@@ -6,7 +6,7 @@ CMAKE_FLAGS ?=
 ARGS ?=
 
 .PHONY: setup build test demo scenarios asan format format-check ops-check \
-	bench-api clean
+	bench-api fuzz-build fuzz fuzz-smoke clean
 
 setup:
 	@bash deploy/install-packages.sh
@@ -46,6 +46,28 @@ asan:
 	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
 	  ctest --test-dir build-asan --output-on-failure -j $(JOBS) --timeout 900
 
+# libFuzzer targets (fuzz/): clang with address and undefined-behaviour
+# sanitizers in build-fuzz/, only the libraries the targets need.
+# `make fuzz` runs each target FUZZ_SECONDS (FUZZ_TARGETS: some of them);
+# `make fuzz-smoke` runs each briefly (CI). Both fail on any crash.
+FUZZ_DIR ?= build-fuzz
+FUZZ_SECONDS ?= 60
+FUZZ_SMOKE_SECONDS ?= 15
+FUZZ_TARGETS ?=
+fuzz-build:
+	@mkdir -p $(FUZZ_DIR)
+	@flock $(FUZZ_DIR)/.build.lock sh -c '\
+	  cmake -S . -B $(FUZZ_DIR) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+	    -DCMAKE_CXX_COMPILER=clang++ -DPRESYNC_FUZZ=ON \
+	    -DPRESYNC_SANITIZE=address,undefined > /dev/null && \
+	  cmake --build $(FUZZ_DIR) -j $(JOBS) --target presync_fuzz_all'
+
+fuzz: setup fuzz-build
+	bash fuzz/run.sh $(FUZZ_DIR) $(FUZZ_SECONDS) $(FUZZ_TARGETS)
+
+fuzz-smoke: setup fuzz-build
+	bash fuzz/run.sh $(FUZZ_DIR) $(FUZZ_SMOKE_SECONDS) $(FUZZ_TARGETS)
+
 # Metrics, rules, dashboards, manifests and the Dockerfile, checked without
 # a cluster (tests/ops/ops_check.sh says what each step does).
 ops-check: setup build
@@ -58,4 +80,4 @@ format-check:
 	git ls-files '*.cpp' '*.hpp' | xargs clang-format --dry-run -Werror
 
 clean:
-	rm -rf build build-asan
+	rm -rf build build-asan build-fuzz
