@@ -1,6 +1,7 @@
 #include "adapters/connect/connect_actors.hpp"
 
 #include "actors/clock.hpp"
+#include "adapters/log/log.hpp"
 
 #include <optional>
 #include <utility>
@@ -53,6 +54,7 @@ class connect_writer : public caf::event_based_actor {
       [this](const actors::write_dispatch& d) {
         ++stats_.writes;
         auto outcome = attempt(d.request);
+        log_trouble(outcome);
         auto reply_to = caf::actor_cast<caf::actor>(current_sender());
         send(reply_to, actors::write_attempted{d.ticket, std::move(outcome)});
       },
@@ -127,6 +129,30 @@ class connect_writer : public caf::event_based_actor {
     return outcome_of(error_of("PutUserStatus", *reply));
   }
 
+  /// Says in the log when Connect throttled or failed a write: a warning
+  /// `connect_write_throttled` (429, throttling codes, 5xx, no answer: the
+  /// queue retries) or `connect_write_failed`, at most once per 10 s each
+  /// with the count held back.
+  void log_trouble(const write_outcome& o) {
+    static const log::logger writer_log{"connect.writer"};
+    const bool throttled = o.result == write_outcome::kind::throttled;
+    if (!throttled && o.result != write_outcome::kind::failed) {
+      return;
+    }
+    const std::string event =
+      throttled ? "connect_write_throttled" : "connect_write_failed";
+    ++(throttled ? stats_.throttled : stats_.failed);
+    auto lines = log_limit_.allow(event, std::chrono::steady_clock::now());
+    if (lines == 0) {
+      return;
+    }
+    writer_log.warning(
+      event, {log::kv("status", o.http_status), log::kv("error", o.reason),
+              log::kv("retry_after", o.retry_after),
+              log::kv("total", throttled ? stats_.throttled : stats_.failed),
+              log::kv("held_back", lines - 1)});
+  }
+
   /// Returns the id of the status named `name`, reloading the cache once
   /// when the name is not in it.
   expected<std::string> resolve(const std::string& name) {
@@ -152,6 +178,7 @@ class connect_writer : public caf::event_based_actor {
   std::map<std::string, std::string> people_;
   std::map<std::string, agent_status_summary> statuses_;
   writer_stats stats_;
+  log::rate_limit log_limit_{std::chrono::seconds{10}};
 };
 
 } // namespace

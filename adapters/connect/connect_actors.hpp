@@ -52,6 +52,8 @@ struct writer_stats {
   uint64_t writes = 0;           ///< write_dispatch received
   uint64_t status_refreshes = 0; ///< ListAgentStatuses reloads
   uint64_t api_calls = 0;        ///< Connect calls made by this writer
+  uint64_t throttled = 0;        ///< writes answered throttled (retried)
+  uint64_t failed = 0;           ///< writes answered failed
 };
 
 /// Answers write_dispatch with write_attempted (to the sender): resolves the
