@@ -39,6 +39,20 @@ scenarios: build
 bench-api: build
 	$(BUILD_DIR)/bin/presync_api_bench 20000 200
 
+# Fault storms on the emulators at full length (2 min of 429s, 5 min without
+# a token endpoint or a Connect API, ...; about 25 min), then the time each
+# took to become consistent (tests/storms/storms.py). ARGS go to the script,
+# e.g. make storms ARGS='--only graph_429_half,connect_api_down'.
+.PHONY: storms storms-smoke
+storms: setup build
+	python3 tests/storms/storms.py $(BUILD_DIR)/bin emulators/kinesis/kinesalite.js \
+	  --report $(BUILD_DIR)/storms.json $(ARGS)
+
+# The same storms scaled to 10-30 s each (ctest storms-smoke runs this).
+storms-smoke: setup build
+	python3 tests/storms/storms.py $(BUILD_DIR)/bin emulators/kinesis/kinesalite.js \
+	  --smoke --report $(BUILD_DIR)/storms-smoke.json $(ARGS)
+
 # Address and undefined-behaviour sanitizers, warnings as errors.
 asan:
 	$(MAKE) BUILD_DIR=build-asan BUILD_TYPE=Debug \
