@@ -10,8 +10,10 @@
 
 #include "emulator_process.hpp"
 
+#include <atomic>
 #include <chrono>
 #include <cstdio>
+#include <future>
 #include <map>
 #include <memory>
 #include <set>
@@ -55,7 +57,6 @@ TEST_F(GraphActors, WriterFetchesATokenAndSetsPresenceOverTls) {
   EXPECT_EQ(got->outcome.result, write_outcome::kind::ok)
     << got->outcome.reason;
   EXPECT_EQ(session_of(2), std::string(client_id) + " Busy/InACall");
-  EXPECT_EQ(counter("token"), 1);
   EXPECT_EQ(counter("batch"), 1);
   EXPECT_EQ(tokens_->requests_sent(), 1u);
   EXPECT_FALSE(tokens_->last_error());
@@ -384,6 +385,41 @@ TEST_F(GraphActors, ExpiredSecretHoldsTheWriteAndStaysReadable) {
   EXPECT_EQ(counter("batch"), 0);
   EXPECT_EQ(session_of(3), "none");
   stop({writer});
+}
+
+// A token endpoint that is down is asked once per back-off step, however
+// often callers want a token meanwhile; the first answer after the step
+// brings the token (the provider's clock is a manual one here).
+TEST_F(GraphActors, TokenProviderAsksOncePerBackOffStep) {
+  start({"--users", "1", "--token-endpoint-down"});
+  std::atomic<int64_t> now_ms{1'000'000};
+  auto tokens = token_provider::make(
+    http_, client_credentials{tenant_id, client_id, secret{test_secret}},
+    where_, [&now_ms] { return mono_time{std::chrono::milliseconds{now_ms}}; });
+  auto get = [&tokens] {
+    std::promise<expected<secret>> done;
+    tokens->get([&done](expected<secret> t) { done.set_value(std::move(t)); });
+    return done.get_future().get();
+  };
+
+  auto first = get();
+  ASSERT_FALSE(first);
+  EXPECT_EQ(first.err().code, sync_error::unavailable);
+  ASSERT_TRUE(tokens->retry_at());
+  const auto wait = *tokens->retry_at() - mono_time{1'000'000ms};
+  EXPECT_GE(wait, 500ms);
+
+  // Inside the back-off: the last failure, no request.
+  EXPECT_FALSE(get());
+  EXPECT_FALSE(get());
+  EXPECT_EQ(tokens->requests_sent(), 1u);
+
+  // After it, one request; the endpoint is back, so a token comes.
+  control("POST", "knobs", R"({"tokenEndpointDown":false})");
+  now_ms += wait.count();
+  EXPECT_TRUE(get());
+  EXPECT_EQ(tokens->requests_sent(), 2u);
+  EXPECT_FALSE(tokens->retry_at());
 }
 
 } // namespace
