@@ -521,24 +521,41 @@ struct person_record_access {
       bool confirmed =
         facts.connect && iequals(facts.connect->value, w.status) &&
         (!p.connect_source_ms_ || facts.connect->at_ms > *p.connect_source_ms_);
+      auto restore_to = [&](std::string status) {
+        person::match_record rec;
+        rec.replaced = std::move(status);
+        rec.restore_on_exit = true;
+        p.pending_restore_ = std::move(rec);
+        p.deferral_ = person::deferral_state{true, false, now};
+      };
       if (w.withdrawn) {
-        // Its reason ended: nothing is asked again.
+        // Its reason ended. Had it landed anyway, what the agent had when
+        // it was withdrawn is put back, as the person does when it hears
+        // of such a write (through the restore's checks).
+        if ((shown || confirmed) && !p.deferral_ && !w.put_back.empty() &&
+            !is_system_state(w.put_back) && !iequals(w.put_back, w.status)) {
+          p.agent_status_ = w.status;
+          restore_to(w.put_back);
+        }
       } else if (shown || confirmed) {
         p.agent_status_ = w.status;
         if (w.record) {
           p.match_ = std::move(w.record);
         }
       } else if (w.restore && !p.deferral_) {
-        // Asked again through the restore's own checks.
-        person::match_record rec;
-        rec.replaced = w.status;
-        rec.restore_on_exit = true;
-        p.pending_restore_ = std::move(rec);
-        p.deferral_ = person::deferral_state{true, false, now};
+        restore_to(w.status); // asked again through the restore's checks
       } else if (w.record && !p.t2c_hold_) {
         // Asked again through the rule's checks (contact, agent status).
+        // The rule as configured now, if it still asks for this status.
         auto rule = teams_rule::set(w.status);
         rule.restore_on_exit = w.record->restore_on_exit;
+        for (const auto& [key, r] : p.settings_->teams_to_connect.entries) {
+          if (iequals(key, w.record->rule_key) &&
+              r.what == teams_rule::action::set_status &&
+              iequals(r.status, w.status)) {
+            rule = r;
+          }
+        }
         p.t2c_hold_ =
           person::t2c_hold_state{w.record->rule_key, std::move(rule), now};
       }

@@ -342,6 +342,38 @@ TEST_F(PersonRecordConnect, WriteNotConfirmedWaitsWhenTheAgentIsOnAContact) {
   EXPECT_TRUE(back->view().deferred);
 }
 
+TEST_F(PersonRecordConnect, WithdrawnWriteThatLandedIsPutBack) {
+  // The meeting ends before the answer: the write is withdrawn, and Available
+  // is what the agent had then.
+  auto p = asked_for_meeting();
+  person_effects fx;
+  p.on_teams({"Available", "Available"}, 3'000, at(16s), fx);
+  ASSERT_FALSE(p.view().connect_pending.has_value());
+  auto record = encode_person_record(p, first(16s));
+  resume_facts facts;
+  facts.connect_state_now = "Meeting"; // it landed all the same
+
+  auto back = resume(record, facts);
+  ASSERT_TRUE(back);
+  auto again = fire_due(*back, at(0s));
+
+  EXPECT_EQ(writes(again), std::vector<std::string>{"connect Available"});
+}
+
+TEST_F(PersonRecordConnect, WithdrawnWriteThatDidNotLandIsForgotten) {
+  auto p = asked_for_meeting();
+  person_effects fx;
+  p.on_teams({"Available", "Available"}, 3'000, at(16s), fx);
+  auto record = encode_person_record(p, first(16s));
+  resume_facts facts;
+  facts.connect_state_now = "Available";
+
+  auto back = resume(record, facts);
+  ASSERT_TRUE(back);
+
+  EXPECT_TRUE(writes(fire_due(*back, at(0s))).empty());
+}
+
 TEST_F(PersonRecord, LoopPauseSurvivesTheRestart) {
   // A record written while the loop guard paused the person until wall
   // clock 1,900,000 ms, after a chain of 3.
