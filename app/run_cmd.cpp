@@ -54,8 +54,10 @@ logged as such.
 SIGTERM or SIGINT: stop taking in changes, flush queued writes for at most
 server.shutdown_grace, exit 0. A second signal exits at once (status 1).
 
-State (Kinesis checkpoints) is kept in store.path, created on first
-start. A store file that cannot be read (corrupt, not a presync store, or
+State (Kinesis checkpoints, each person's state and the last value written
+to each side) is kept in store.path, created on first start; a restart
+resumes from it, reconciles both sides and re-writes nothing already
+right. A store file that cannot be read (corrupt, not a presync store, or
 from a newer version) stops the start with a message naming it;
 --reset-state deletes it and starts fresh. A missing file is a fresh start.
 
@@ -181,6 +183,15 @@ void reload(const std::string& file, config::presync_config& running,
   running.metrics.listen = restart_only.metrics.listen;
   metrics.count_config_reload(true);
   logger().info("config_reloaded", {log::kv("config", file)});
+}
+
+/// Logs the store's counters: rows asked for and written, transactions.
+void log_store_stats(const store::sqlite_store& store) {
+  auto st = store.stats();
+  logger().info("store_stats", {log::kv("queued", st.queued),
+                                log::kv("coalesced", st.coalesced),
+                                log::kv("committed", st.committed),
+                                log::kv("batches", st.batches)});
 }
 
 } // namespace
@@ -314,12 +325,17 @@ int run_main(int argc, char** argv) {
   // path resolves to (a ConfigMap update swaps a symlink) reloads it.
   config_watch watch{file};
   int sig = 0;
+  auto next_store_stats = steady::now() + 10s;
   for (;;) {
     timespec wait{2, 0};
     siginfo_t info;
     sig = sigtimedwait(&signals, &info, &wait);
     if (sig == SIGTERM || sig == SIGINT) {
       break;
+    }
+    if (steady::now() >= next_store_stats) {
+      next_store_stats += 10s;
+      log_store_stats(*store);
     }
     // Both test the file, so an edit followed by SIGHUP reloads once.
     bool edited = watch.changed();
@@ -363,6 +379,7 @@ int run_main(int argc, char** argv) {
   if (auto e = store->flush()) {
     logger().error("store_write_failed", {log::kv("error", e->describe())});
   }
+  log_store_stats(*store);
   store.reset();
   logger().info("stopped", {log::kv("writes_left", left.load())});
   return 0;
