@@ -6,7 +6,7 @@ CMAKE_FLAGS ?=
 ARGS ?=
 
 .PHONY: setup build test demo scenarios asan format format-check ops-check \
-	bench-api fuzz-build fuzz fuzz-smoke clean
+	bench-api durability-long bench-restart fuzz-build fuzz fuzz-smoke clean
 
 setup:
 	@bash deploy/install-packages.sh
@@ -86,6 +86,16 @@ fuzz-smoke: setup fuzz-build
 # a cluster (tests/ops/ops_check.sh says what each step does).
 ops-check: setup build
 	bash tests/ops/ops_check.sh $(BUILD_DIR)/bin
+
+# issue #6: presync killed twenty times under load and restarted on its
+# store (ctest runs five kills); and the restart of 10,000 persons, timed.
+durability-long: build
+	python3 tests/app/durability_e2e_test.py $(BUILD_DIR)/bin \
+	  emulators/kinesis/kinesalite.js 20
+
+bench-restart: build
+	python3 bench/restart_bench.py $(BUILD_DIR)/bin \
+	  emulators/kinesis/kinesalite.js 10000
 
 format:
 	git ls-files '*.cpp' '*.hpp' | xargs clang-format -i

@@ -1460,6 +1460,7 @@ void tenant_runtime::periodic() {
   bool described = false;
   uint64_t failures_seen = 0; // failed poll batches and Kinesis calls
   bool gap = false;
+  auto last_reconcile = steady::now(); // the start reconciled; gaps wait 30 s
 
   while (wait_for(1s)) {
     auto now = steady::now();
@@ -1497,8 +1498,10 @@ void tenant_runtime::periodic() {
     bool failing = failures > failures_seen;
     failures_seen = failures;
     gap |= failing;
-    if ((gap && !failing) || now >= next_reconcile) {
-      const char* reason = gap && !failing ? "gap" : "interval";
+    bool gap_over = gap && !failing && now - last_reconcile >= 30s;
+    if (gap_over || now >= next_reconcile) {
+      const char* reason = gap_over ? "gap" : "interval";
+      last_reconcile = now;
       if (reconcile(reason)) {
         gap = false;
         next_reconcile = now + cfg_.sync.reconcile_interval;
