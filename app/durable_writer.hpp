@@ -38,7 +38,6 @@ struct durable_writer_state {
     write_request request;
   };
   std::unordered_map<uint64_t, in_flight> tickets;
-  uint64_t held = 0; ///< answers waiting for the store
 
   static inline const char* name = "presync.durable_writer";
 };
@@ -46,7 +45,8 @@ struct durable_writer_state {
 using durable_writer_type = caf::stateful_actor<durable_writer_state>;
 
 /// Handles write_dispatch (from a queue) and write_attempted (from the
-/// writer); (get_atom, depth_atom) -> uint64_t answers in flight or held.
+/// writer). The queue counts a write as in flight until its answer comes,
+/// so its depth covers the answers held here too.
 caf::behavior durable_writer(durable_writer_type* self,
                              durable_writer_args args);
 
