@@ -12,10 +12,11 @@ namespace presync::actors {
 namespace {
 
 /// Carries out what the machine asked for after one input.
-void apply(person_actor_type* self, const person_actor_args& args,
-           person_effects& fx, mono_time now) {
-  if (args.after_effects) {
-    args.after_effects(self->state.machine->id(), fx);
+void apply(person_actor_type* self, person_effects& fx, mono_time now) {
+  const auto& links = *self->state.links;
+  const auto& machine = self->state.machine;
+  if (links.after_effects) {
+    links.after_effects(machine->id(), fx);
   }
 
   for (const auto& t : fx.timers) {
@@ -29,15 +30,23 @@ void apply(person_actor_type* self, const person_actor_args& args,
 
   for (auto& req : fx.writes) {
     const auto& queue =
-      req.to == side::teams ? args.teams_queue : args.connect_queue;
+      req.to == side::teams ? links.teams_queue : links.connect_queue;
     self->send(queue, std::move(req));
   }
 
-  // A copy of the whole machine: the supervisor restarts from it.
-  self->send(args.supervisor, person_snapshot{self->state.machine->id(),
-                                              std::make_shared<const person>(
-                                                *self->state.machine),
-                                              self->state.last_seq});
+  // The machine itself: it is never changed again, so the supervisor
+  // shares it instead of keeping a copy.
+  self->send(links.supervisor,
+             person_snapshot{machine->id(), machine, self->state.last_seq});
+}
+
+/// Runs `step` on a copy of the machine and, once it returned, makes the
+/// copy the machine. A step that throws leaves the machine untouched.
+template <class Step>
+void update(person_actor_type* self, Step step) {
+  auto next = std::make_shared<person>(*self->state.machine);
+  step(*next);
+  self->state.machine = std::move(next);
 }
 
 /// Hands one input to the machine.
@@ -77,62 +86,66 @@ caf::behavior person_actor(person_actor_type* self, person_actor_args args) {
 
   // A restart resumes the copy and re-arms its live timers; a first start
   // runs the machine's start step.
+  self->state.links = std::move(args.links);
   auto now = now_of(self);
   person_effects fx;
   if (args.snapshot) {
-    self->state.machine.emplace(*args.snapshot);
-    if (args.settings) {
-      self->state.machine->set_settings(args.settings); // a reload since
-    }
+    self->state.machine = std::move(args.snapshot);
     self->state.last_seq = args.last_seq;
-
-    // Timers that fell due while the actor was down fire now, before the
-    // inputs the supervisor replays (timers first, as at any instant).
-    auto timers = self->state.machine->pending_timers();
-    std::stable_sort(
-      timers.begin(), timers.end(),
-      [](const auto& a, const auto& b) { return a.due < b.due; });
-    for (const auto& t : timers) {
-      if (t.due <= now) {
-        self->state.machine->on_timer(t.kind, t.generation, now, fx);
-      } else {
-        fx.timers.push_back(t);
+    update(self, [&](person& p) {
+      if (args.settings) {
+        p.set_settings(args.settings); // a reload since
       }
-    }
+
+      // Timers that fell due while the actor was down fire now, before the
+      // inputs the supervisor replays (timers first, as at any instant).
+      auto timers = p.pending_timers();
+      std::stable_sort(
+        timers.begin(), timers.end(),
+        [](const auto& a, const auto& b) { return a.due < b.due; });
+      for (const auto& t : timers) {
+        if (t.due <= now) {
+          p.on_timer(t.kind, t.generation, now, fx);
+        } else {
+          fx.timers.push_back(t);
+        }
+      }
+    });
   } else {
-    self->state.machine.emplace(args.init, args.settings);
-    self->state.machine->start(args.mode, now, fx);
+    auto p = std::make_shared<person>(std::move(args.init), args.settings);
+    p->start(args.mode, now, fx);
+    self->state.machine = std::move(p);
   }
-  apply(self, args, fx, now);
+  apply(self, fx, now);
 
   return {
-    [self, args](const sequenced_input& x) {
+    [self](const sequenced_input& x) {
       auto now = now_of(self);
       self->state.current_seq = x.seq;
-      if (args.before_input) {
-        args.before_input(x.input);
+      const auto& links = *self->state.links;
+      if (links.before_input) {
+        links.before_input(x.input);
       }
       person_effects fx;
-      feed(*self->state.machine, x.input, now, fx);
+      update(self, [&](person& p) { feed(p, x.input, now, fx); });
       self->state.last_seq = x.seq;
       self->state.current_seq = 0;
-      apply(self, args, fx, now);
+      apply(self, fx, now);
     },
-    [self, args](timer_atom, timer_kind kind, uint64_t generation) {
+    [self](timer_atom, timer_kind kind, uint64_t generation) {
       auto now = now_of(self);
       person_effects fx;
-      self->state.machine->on_timer(kind, generation, now, fx);
-      apply(self, args, fx, now);
+      update(self, [&](person& p) { p.on_timer(kind, generation, now, fx); });
+      apply(self, fx, now);
     },
     [self](const settings_update& u) {
-      self->state.machine->set_settings(u.sync);
+      update(self, [&](person& p) { p.set_settings(u.sync); });
     },
     [self](caf::get_atom, view_atom, const std::string&) {
       return self->state.machine->view();
     },
     [self](caf::get_atom, journal_atom, const std::string&) {
-      const auto& e = self->state.machine->decisions().entries();
-      return journal_entries{{e.begin(), e.end()}};
+      return journal_entries{self->state.machine->decisions().entries()};
     },
   };
 }

@@ -3,6 +3,13 @@
 // the actor clock, arms the timers the machine asks for, sends writes to the
 // queue of their side and reports a snapshot to its supervisor after every
 // message. It makes no decision of its own.
+//
+// Memory (docs/PERFORMANCE.md): the machine is never changed in place. An
+// input is applied to a copy, which then replaces the machine and is also
+// the snapshot the supervisor keeps, so a person's state exists once, not
+// twice, and an input that throws leaves the machine as it was. Everything
+// the person actors of a tenant have in common (their supervisor, queues
+// and hooks) is shared, not copied into each.
 #pragma once
 
 #include "actors/messages.hpp"
@@ -22,6 +29,16 @@ namespace presync::actors {
 /// throw to stand for a bug that crashes a person actor on one message.
 using input_hook = std::function<void(const person_input&)>;
 
+/// Where the person actors of one tenant send their outputs; one shared
+/// copy per tenant.
+struct person_links {
+  caf::actor supervisor; ///< receives a person_snapshot after each message
+  caf::actor teams_queue;
+  caf::actor connect_queue;
+  input_hook before_input;    ///< may be empty
+  effects_hook after_effects; ///< may be empty
+};
+
 /// What a person actor starts from.
 struct person_actor_args {
   person_init init; ///< used when there is no snapshot
@@ -31,15 +48,13 @@ struct person_actor_args {
   /// are armed again and start() is not called a second time.
   std::shared_ptr<const person> snapshot;
   uint64_t last_seq = 0; ///< the last input `snapshot` has processed
-  caf::actor supervisor; ///< receives a person_snapshot after each message
-  caf::actor teams_queue;
-  caf::actor connect_queue;
-  input_hook before_input;    ///< may be empty
-  effects_hook after_effects; ///< may be empty
+  std::shared_ptr<const person_links> links;
 };
 
 struct person_actor_state {
-  std::optional<person> machine;
+  /// The machine after the last input; also the supervisor's snapshot.
+  std::shared_ptr<const person> machine;
+  std::shared_ptr<const person_links> links;
   uint64_t last_seq = 0;
   uint64_t current_seq = 0; ///< the input being processed; 0 for a timer
 

@@ -32,11 +32,8 @@ void drop(self_ptr self, const std::string& reason) {
 void spawn_child(self_ptr self, const std::string& id) {
   auto& st = self->state;
   auto& slot = st.people.at(id);
-  person_actor_args args{slot.init,           st.cfg.mode,
-                         st.cfg.sync,         slot.snapshot,
-                         slot.acked,          caf::actor_cast<caf::actor>(self),
-                         st.teams_queue,      st.connect_queue,
-                         st.cfg.before_input, st.cfg.on_effects};
+  person_actor_args args{slot.init,     st.cfg.mode, st.cfg.sync,
+                         slot.snapshot, slot.acked,  st.links};
   slot.child = self->spawn<caf::monitored>(person_actor, std::move(args));
   st.by_child[slot.child.id()] = id;
   for (const auto& x : slot.unacked) {
@@ -144,7 +141,7 @@ void on_child_down(self_ptr self, const std::string& id,
   auto& recent = slot.recent_restarts;
   const auto& sup = st.cfg.supervision;
   while (!recent.empty() && now - recent.front() >= sup.restart_window) {
-    recent.pop_front();
+    recent.erase(recent.begin());
   }
   if (recent.size() >= sup.max_restarts) {
     slot.failed = true;
@@ -280,6 +277,9 @@ caf::behavior tenant_supervisor(tenant_supervisor_type* self,
   st.connect_queue = self->spawn<caf::monitored>(
     write_queue_actor,
     write_queue_args{st.cfg.connect_limits, st.cfg.connect_writer, me});
+  st.links = std::make_shared<const person_links>(
+    person_links{me, st.teams_queue, st.connect_queue, st.cfg.before_input,
+                 st.cfg.on_effects});
   for (const auto& init : st.cfg.people) {
     auto& slot = st.people[init.id];
     slot.init = init;
@@ -292,6 +292,9 @@ caf::behavior tenant_supervisor(tenant_supervisor_type* self,
   for (const auto& init : st.cfg.people) {
     spawn_child(self, init.id);
   }
+  // The slots hold each person's initial facts now.
+  st.cfg.people.clear();
+  st.cfg.people.shrink_to_fit();
 
   return {
     [self](connect_change& x) { deliver(self, std::move(x)); },
@@ -312,9 +315,10 @@ caf::behavior tenant_supervisor(tenant_supervisor_type* self,
       }
       slot.snapshot = std::move(s.machine);
       slot.acked = s.last_seq;
-      while (!slot.unacked.empty() && slot.unacked.front().seq <= slot.acked) {
-        slot.unacked.pop_front();
-      }
+      auto done =
+        std::find_if(slot.unacked.begin(), slot.unacked.end(),
+                     [&](const auto& x) { return x.seq > slot.acked; });
+      slot.unacked.erase(slot.unacked.begin(), done);
       if (self->state.cfg.on_snapshot) {
         self->state.cfg.on_snapshot(s.person, slot.snapshot);
       }
@@ -341,8 +345,7 @@ caf::behavior tenant_supervisor(tenant_supervisor_type* self,
     },
     [self](caf::get_atom, journal_atom j, const std::string& id) {
       return ask_person<journal_entries>(self, j, id, [](const person& p) {
-        const auto& e = p.decisions().entries();
-        return journal_entries{{e.begin(), e.end()}};
+        return journal_entries{p.decisions().entries()};
       });
     },
     [self](caf::get_atom, counters_atom) { return self->state.counters; },

@@ -102,11 +102,14 @@ struct person_slot {
   std::shared_ptr<const person> snapshot; ///< null until the first one
   uint64_t acked = 0;    ///< the last input the snapshot has processed
   uint64_t next_seq = 0; ///< the last number given to an input
-  std::deque<sequenced_input> unacked; ///< sent or buffered, not processed
-  caf::actor child;                    ///< invalid while down
+  /// Sent or buffered, not processed; oldest first. Vectors rather than
+  /// deques here: an empty std::deque still holds over 500 bytes, and
+  /// every person has a slot (docs/PERFORMANCE.md).
+  std::vector<sequenced_input> unacked;
+  caf::actor child; ///< invalid while down
   bool failed = false;
   uint64_t restart_gen = 0; ///< tells a stale back-off timer apart
-  std::deque<mono_time> recent_restarts;
+  std::vector<mono_time> recent_restarts; ///< oldest first
 };
 
 /// A barrier waiting for persons to process what they were given.
@@ -122,6 +125,7 @@ struct tenant_supervisor_state {
   std::unordered_map<caf::actor_id, std::string> by_child;
   caf::actor teams_queue;
   caf::actor connect_queue;
+  std::shared_ptr<const person_links> links; ///< shared by person actors
   supervisor_counters counters;
   std::deque<pending_barrier> barriers;
   bool stopping = false;

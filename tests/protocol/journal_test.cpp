@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <string>
+
 namespace presync {
 namespace {
 
@@ -14,6 +16,97 @@ TEST(Journal, DropsTheOldestPastCapacity) {
 
   ASSERT_EQ(j.entries().size(), 2u);
   EXPECT_EQ(j.entries().front().at, at(duration{1}));
+}
+
+TEST(Journal, KeepsEveryFieldOfEachEntry) {
+  journal j{3};
+
+  j.add({at(duration{7}), decision::held, direction::connect_to_teams,
+         "Lunch -> Away/Away until 22ms"});
+  j.add({at(duration{-5}), decision::echo, direction::teams_to_connect, ""});
+
+  auto e = j.entries();
+  ASSERT_EQ(e.size(), 2u);
+  EXPECT_EQ(j.size(), 2u);
+  EXPECT_EQ(e[0].at, at(duration{7}));
+  EXPECT_EQ(e[0].what, decision::held);
+  EXPECT_EQ(e[0].dir, direction::connect_to_teams);
+  EXPECT_EQ(e[0].detail, "Lunch -> Away/Away until 22ms");
+  EXPECT_EQ(e[1].at, at(duration{-5}));
+  EXPECT_EQ(e[1].what, decision::echo);
+  EXPECT_EQ(e[1].dir, direction::teams_to_connect);
+  EXPECT_EQ(e[1].detail, "");
+}
+
+TEST(Journal, KeepsTheNewestInOrderOverManyRounds) {
+  journal j{50};
+
+  for (int i = 0; i < 1000; ++i) {
+    j.add({at(duration{i}), decision::superseded, direction::connect_to_teams,
+           "entry " + std::to_string(i) +
+             std::string(static_cast<size_t>(i % 40), 'x')});
+  }
+
+  auto e = j.entries();
+  ASSERT_EQ(e.size(), 50u);
+  for (size_t k = 0; k < e.size(); ++k) {
+    auto i = 950 + static_cast<int>(k);
+    EXPECT_EQ(e[k].at, at(duration{i}));
+    EXPECT_EQ(e[k].detail, "entry " + std::to_string(i) +
+                             std::string(static_cast<size_t>(i % 40), 'x'));
+  }
+}
+
+TEST(Journal, ShrinkingCapacityDropsTheOldest) {
+  journal j{5};
+  for (int i = 0; i < 5; ++i) {
+    j.add({at(duration{i}), decision::held, direction::connect_to_teams, "d"});
+  }
+
+  j.set_capacity(2);
+
+  auto e = j.entries();
+  ASSERT_EQ(e.size(), 2u);
+  EXPECT_EQ(e.front().at, at(duration{3}));
+  EXPECT_EQ(e.back().at, at(duration{4}));
+
+  j.set_capacity(0);
+  j.add({at(duration{9}), decision::held, direction::connect_to_teams, "d"});
+  EXPECT_EQ(j.size(), 0u);
+  EXPECT_EQ(j.packed_bytes(), 0u);
+}
+
+TEST(Journal, CutsADetailLongerThanItsLengthField) {
+  journal j{2};
+
+  j.add({at(duration{1}), decision::failed, direction::teams_to_connect,
+         std::string(70'000, 'y')});
+
+  auto e = j.entries();
+  ASSERT_EQ(e.size(), 1u);
+  EXPECT_EQ(e[0].detail, std::string(65'535, 'y'));
+}
+
+TEST(Journal, TheLastEntryOutlivesTheList) {
+  journal j{2};
+  j.add({at(duration{1}), decision::held, direction::connect_to_teams,
+         "a detail long enough to live on the heap"});
+
+  const auto& last = j.entries().back();
+
+  EXPECT_EQ(last.detail, "a detail long enough to live on the heap");
+}
+
+TEST(Journal, ACopyIsIndependent) {
+  journal a{3};
+  a.add({at(duration{1}), decision::held, direction::connect_to_teams, "one"});
+
+  journal b = a;
+  b.add({at(duration{2}), decision::held, direction::connect_to_teams, "two"});
+
+  EXPECT_EQ(a.entries().size(), 1u);
+  ASSERT_EQ(b.entries().size(), 2u);
+  EXPECT_EQ(b.entries().back().detail, "two");
 }
 
 TEST(Journal, DecisionNamesRoundTrip) {
