@@ -16,6 +16,7 @@
 #include <atomic>
 #include <charconv>
 #include <cstdio>
+#include <cstdlib>
 #include <fstream>
 #include <memory>
 #include <thread>
@@ -183,6 +184,9 @@ struct tenant {
     static caf::actor_system_config cfg;
     static bool once = [] {
       cfg.set("scheduler.max-threads", 2);
+      if (const char* policy = std::getenv("PRESYNC_BENCH_POLICY")) {
+        cfg.set("scheduler.policy", caf::atom_from_string(policy));
+      }
       cfg.set("logger.verbosity", caf::atom("quiet"));
       return true;
     }();

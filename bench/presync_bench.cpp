@@ -346,9 +346,12 @@ std::string size_name(int n) {
 }
 
 int usage() {
-  std::fprintf(stderr,
-               "usage: presync_bench [--smoke] [--out FILE] [--bin-dir DIR]\n"
-               "                     [--work-dir DIR] [--no-coldstart]\n");
+  std::fprintf(stderr, "usage: presync_bench [--smoke] [--check] [--out FILE]\n"
+                       "                     [--bin-dir DIR] [--work-dir DIR]\n"
+                       "                     [--no-coldstart] [--only a,b]"
+                       " [--sizes n,m]\n"
+                       "  sections for --only: memory ingest delay micro day"
+                       " coldstart\n");
   return 2;
 }
 
@@ -361,6 +364,8 @@ int main(int argc, char** argv) {
 
   bool smoke = false;
   bool coldstart = true;
+  bool check = false;
+  int changes_given = 0;
   std::string only; ///< ",memory,day," runs just those sections
   std::vector<int> sizes_given;
   std::string out_file = "build/bench.json";
@@ -372,6 +377,10 @@ int main(int argc, char** argv) {
       smoke = true;
     } else if (a == "--no-coldstart") {
       coldstart = false;
+    } else if (a == "--changes" && i + 1 < argc) {
+      changes_given = std::stoi(argv[++i]);
+    } else if (a == "--check") {
+      check = true;
     } else if (a == "--only" && i + 1 < argc) {
       only = std::string{","} + argv[++i] + ",";
     } else if (a == "--sizes" && i + 1 < argc) {
@@ -397,6 +406,13 @@ int main(int argc, char** argv) {
   }
   std::system(("mkdir -p '" + work_dir + "'").c_str());
 
+  // CAF's scheduler policy for the actor figures: `sharing` unless told
+  // (docs/PERFORMANCE.md: work stealing spins on 2 cores).
+  if (std::getenv("PRESYNC_BENCH_POLICY") == nullptr) {
+    setenv("PRESYNC_BENCH_POLICY", "sharing", 1);
+  }
+  const std::string policy = std::getenv("PRESYNC_BENCH_POLICY");
+
   auto wanted = [&](const char* section) {
     return only.empty() ||
            only.find(std::string{","} + section + ",") != std::string::npos;
@@ -411,7 +427,7 @@ int main(int argc, char** argv) {
     sizes.clear();
   }
   const int headline = smoke ? 1000 : 100'000;
-  const int changes = smoke ? 4 : 26;
+  const int changes = changes_given > 0 ? changes_given : smoke ? 4 : 8;
   const auto hold = smoke ? presync::duration{300ms} : presync::duration{15s};
 
   // The actor figures, each in its own process.
@@ -476,8 +492,12 @@ int main(int argc, char** argv) {
     dp.length = 20min;
   }
   day_figures day;
+  day_figures day_wide; ///< the same day with a 2 s gather window
   if (wanted("day")) {
     day = replay_day(dp);
+    auto wide = dp;
+    wide.gather_window = 2s;
+    day_wide = replay_day(wide);
   }
   auto per_change = [](const policy_figures& p) {
     return p.propagated_changes == 0
@@ -533,6 +553,8 @@ int main(int argc, char** argv) {
   }
   rows.push_back({"Graph requests per propagated change",
                   fmt("%.3f", per_change(day.presync)), "<= 0.06"});
+  rows.push_back({"  the same with a 2 s gather window",
+                  fmt("%.3f", per_change(day_wide.presync)), ""});
   rows.push_back(
     {"floor per change (held ÷ 20)",
      fmt("%.3f", day.presync.propagated_changes
@@ -577,12 +599,14 @@ int main(int argc, char** argv) {
     std::printf("%-52s %-26s %s\n", r.figure.c_str(), r.value.c_str(),
                 r.target.c_str());
   }
-  std::printf("\nmachine: %s\n", machine_description().c_str());
+  std::printf("\nmachine: %s; CAF scheduler policy %s\n",
+              machine_description().c_str(), policy.c_str());
 
   // The JSON.
   json_out j;
   j.boolean("smoke", smoke);
   j.text("machine", machine_description());
+  j.text("scheduler_policy", policy);
   j.num("ingest_ratio", ingest.ratio);
   j.num("ingest_records_per_cpu_s", ingest.presync_per_cpu_s);
   j.num("ingest_simdjson_records_per_cpu_s", ingest.simdjson_per_cpu_s);
@@ -595,6 +619,7 @@ int main(int argc, char** argv) {
     j.num("journal_entries_" + size_name(m.persons), m.journal_entries);
   }
   j.num("graph_requests_per_change", per_change(day.presync));
+  j.num("graph_requests_per_change_gather_2s", per_change(day_wide.presync));
   j.num("graph_requests_floor", day.floor_requests);
   j.num("graph_requests_floor_per_change",
         day.presync.propagated_changes
@@ -632,6 +657,48 @@ int main(int argc, char** argv) {
   }
   std::ofstream out{out_file};
   out << j.str();
+  out.close();
   std::printf("wrote %s\n", out_file.c_str());
-  return out ? 0 : 1;
+  if (!out) {
+    std::fprintf(stderr, "bench: cannot write %s\n", out_file.c_str());
+    return 1;
+  }
+
+  // --check (ctest's bench_smoke): every figure was produced and is sane.
+  // Counts and correctness only; never a timing.
+  if (!check) {
+    return 0;
+  }
+  std::vector<std::string> problems;
+  auto expect = [&](bool ok, const std::string& what) {
+    if (!ok) {
+      problems.push_back(what);
+    }
+  };
+  expect(ingest.records > 0 && ingest.presync_per_cpu_s > 0 &&
+           ingest.simdjson_per_cpu_s > 0 && ingest.ratio > 0,
+         "ingest figures missing");
+  expect(memory.size() == sizes.size(), "a memory size was not measured");
+  for (const auto& m : memory) {
+    expect(m.bytes_per_person > 0,
+           "bytes per person at " + size_name(m.persons) + " not positive");
+    expect(m.journal_entries > 0,
+           "no journal entries at " + size_name(m.persons));
+  }
+  expect(delay.samples > 0, "no engine delay samples");
+  expect(delay.max_ms >= delay.p99_ms && delay.p99_ms >= delay.p50_ms,
+         "delay percentiles out of order");
+  expect(day.presync.propagated_changes > 0 && day.held_changes > 0,
+         "the generated day propagated nothing");
+  expect(day.presync.graph_requests > 0 && day.seed.graph_requests > 0 &&
+           day.polling.graph_requests > 0,
+         "a policy made no Graph request");
+  expect(day.reads_per_cycle == day.reads_per_cycle_floor,
+         "reads per cycle differ from ceil(persons / 650)");
+  expect(day.presync.redundant_writes == 0, "presync wrote redundantly");
+  expect(reporter.ns_per_op.size() >= 5, "a micro-benchmark did not run");
+  for (const auto& p : problems) {
+    std::fprintf(stderr, "bench check: %s\n", p.c_str());
+  }
+  return problems.empty() ? 0 : 1;
 }
