@@ -39,6 +39,22 @@ scenarios: build
 bench-api: build
 	$(BUILD_DIR)/bin/presync_api_bench 20000 200
 
+# Issue 9's figures (bench/presync_bench.cpp, docs/PERFORMANCE.md): micro-
+# benchmarks, ingest against simdjson, memory per person from 1k to 1M,
+# engine delay at 100k persons, a generated day beside two reference
+# policies and cold start on the emulators; a table, and build/bench.json.
+# About ten minutes on the 2-core machine.
+.PHONY: bench bench-smoke
+bench: build
+	$(BUILD_DIR)/bin/presync_bench --out $(BUILD_DIR)/bench.json \
+	  --work-dir $(BUILD_DIR)/bench-work $(ARGS)
+
+# Tiny sizes in seconds, checking that every figure was produced and that
+# no write was redundant; no timing is asserted (ctest bench_smoke).
+bench-smoke: build
+	$(BUILD_DIR)/bin/presync_bench --smoke --check --no-coldstart \
+	  --out $(BUILD_DIR)/bench-smoke.json --work-dir $(BUILD_DIR)/bench-smoke-work
+
 # Fault storms on the emulators at full length (2 min of 429s, 5 min without
 # a token endpoint or a Connect API, ...; about 25 min), then the time each
 # took to become consistent (tests/storms/storms.py). ARGS go to the script,
