@@ -507,8 +507,10 @@ void person::evaluate_rule(const std::string& key, const teams_rule& rule,
       iequals(agent_status_, match_->set_status)) {
     rec.replaced = match_->replaced;
   }
-  write_connect({.status = rule.status, .record = std::move(rec)}, chained, now,
-                out);
+  connect_write w;
+  w.status = rule.status;
+  w.record = std::move(rec);
+  write_connect(std::move(w), chained, now, out);
 }
 
 void person::on_exit_hold_due(mono_time now, person_effects& out) {
@@ -553,7 +555,10 @@ void person::restore_if_untouched(const match_record& rec, bool chained,
          "agent already has " + rec.replaced);
     return;
   }
-  write_connect({.status = rec.replaced, .restore = true}, chained, now, out);
+  connect_write w;
+  w.status = rec.replaced;
+  w.restore = true;
+  write_connect(std::move(w), chained, now, out);
 }
 
 void person::evaluate_deferral(mono_time now, person_effects& out) {
@@ -829,7 +834,10 @@ void person::on_connect_withdrawn_landed(const connect_write& w, mono_time now,
       iequals(w.put_back, w.status) || is_paused(now)) {
     return;
   }
-  write_connect({.status = w.put_back, .restore = true}, false, now, out);
+  connect_write back;
+  back.status = w.put_back;
+  back.restore = true;
+  write_connect(std::move(back), false, now, out);
 }
 
 // -- observers
