@@ -354,6 +354,36 @@ TEST_F(TenantSupervisorDurability, SnapshotHookSeesEveryAcceptedState) {
   EXPECT_EQ(seen.back(), "alice removed");
 }
 
+TEST_F(TenantSupervisorDurability, ASnapshotKeepsItsStateAfterLaterInputs) {
+  // The supervisor shares the person actor's machine instead of copying
+  // it, so the actor must never change a machine it has handed over.
+  writer_ = spawn_writer();
+  auto kept = std::make_shared<std::vector<std::shared_ptr<const person>>>();
+  tenant_config cfg;
+  cfg.tenant = "t1";
+  cfg.people = {available_person("alice")};
+  cfg.on_snapshot = [kept](const std::string&,
+                           const std::shared_ptr<const person>& p) {
+    kept->push_back(p);
+  };
+  auto sup = start_tenant(std::move(cfg), writer_);
+  send(sup, connect_change{"alice", "Lunch", 1000});
+  run();
+  ASSERT_FALSE(kept->empty());
+  auto after_lunch = kept->back();
+  auto entries = after_lunch->decisions().size();
+
+  send(sup, connect_change{"alice", "Break", 2000});
+  send(sup, connect_change{"alice", "Training", 3000});
+  run();
+
+  EXPECT_EQ(after_lunch->view().connect_state, "Lunch");
+  EXPECT_EQ(after_lunch->decisions().size(), entries);
+  EXPECT_NE(kept->back().get(), after_lunch.get());
+  EXPECT_EQ(kept->back()->view().connect_state, "Training");
+  EXPECT_EQ(view(sup, "alice")->connect_state, "Training");
+}
+
 TEST_F(TenantSupervisorDurability, StoredPersonResumesWithoutAFreshStartWrite) {
   writer_ = spawn_writer();
   auto settings = std::make_shared<const sync_settings>();
