@@ -302,13 +302,19 @@ tenants:
                     self._log_lines.append({"event": "not_json", "raw": raw})
         return self._log_lines
 
-    def rss_kib(self):
-        """Returns presync's resident set size in KiB."""
+    def rss_kib(self, field="VmRSS"):
+        """Returns presync's resident set size in KiB; `field` RssAnon
+        gives its anonymous part (heap and stacks, without the pages of
+        the binary and libraries that grow as new code paths run)."""
         with open(f"/proc/{self.presync.pid}/status") as f:
             for line in f:
-                if line.startswith("VmRSS:"):
+                if line.startswith(field + ":"):
                     return int(line.split()[1])
         return 0
+
+    def anon_kib(self):
+        """Returns presync's anonymous resident memory in KiB."""
+        return self.rss_kib("RssAnon")
 
     def alive(self):
         return self.presync is not None and self.presync.poll() is None
