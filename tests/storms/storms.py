@@ -297,7 +297,13 @@ class GraphThrottle(Storm):
     name = "graph_429_half"
     full_seconds = 120
     description = "429 (Retry-After 1 s) on half the presence calls"
-    expect_metrics = (("presync_api_throttled_total", {"api": "graph"}, 1),)
+    # A 429 inside a $batch answered 200 is not an HTTP-level answer, so
+    # presync_api_throttled_total misses it; the writes it held back show
+    # as rate_limited decisions instead.
+    expect_metrics = ([("presync_api_throttled_total", {"api": "graph"}, 1),
+                       ("presync_decisions_total",
+                        {"direction": "connect_to_teams",
+                         "decision": "rate_limited"}, 1)],)
     expect_logs = ("presence_poll_throttled", "presence_write_throttled")
 
     def begin(self, s):
@@ -531,11 +537,16 @@ ALL = [GraphThrottle, Graph5xxBursts, GraphLatency, GraphResets,
 def run_storm(stack, workload, storm, seconds, bounds, baseline_rss, results):
     name = storm.name
     print(f"\n== {name}: {storm.description} ({seconds:.0f} s)", flush=True)
-    m0 = stack.metrics()
     logs0 = len(stack.log_lines())
     writes0 = len(stack.graph("GET", "writes")["writes"])
     puts0 = len(stack.connect("GET", "put-user-status")["requests"])
     events0 = stack.connect("GET", "counters")["events"]["delivered"]
+    # The counters reach /metrics a moment after the events: start from a
+    # snapshot that has counted every event sent so far.
+    e2e.wait_for(lambda: e2e.metric_sum(
+        stack.metrics(), "presync_event_records_total") >= events0,
+        bounds["consistent_within_s"], step=0.25)
+    m0 = stack.metrics()
 
     storm.begin(stack)
     workload.run_for(seconds)
@@ -641,10 +652,17 @@ def run_storm(stack, workload, storm, seconds, bounds, baseline_rss, results):
           f"MiB)")
 
     # The metrics and the log said what happened.
-    for metric, labels, least in storm.expect_metrics:
-        grew = e2e.metric_sum(m1, metric, **labels) - e2e.metric_sum(
-            m0, metric, **labels)
-        check(grew >= least, f"{name}: {metric}{labels} grew by {grew:g}")
+    # Each expectation is one series, or a list of which one must grow.
+    for expectation in storm.expect_metrics:
+        options = expectation if isinstance(expectation, list) \
+            else [expectation]
+        said = []
+        for metric, labels, least in options:
+            grew = e2e.metric_sum(m1, metric, **labels) - e2e.metric_sum(
+                m0, metric, **labels)
+            said.append((grew >= least, f"{metric}{labels} grew by {grew:g}"))
+        check(any(ok for ok, _ in said),
+              f"{name}: " + " or ".join(text for _, text in said))
     lines = stack.log_lines()[logs0:]
     seen = {l.get("event") for l in lines}
     if storm.expect_logs:
