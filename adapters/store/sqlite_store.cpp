@@ -415,7 +415,7 @@ std::optional<error> sqlite_store::flush() {
   std::unique_lock<std::mutex> lock{mutex_};
   const auto target = queued_gen_;
   wake_.notify_one();
-  done_.wait(lock, [&] { return committed_gen_ >= target || failed_; });
+  done_.wait(lock, [&] { return called_gen_ >= target || failed_; });
   return failed_;
 }
 
@@ -454,7 +454,6 @@ void sqlite_store::run_writer() {
       ++stats_.batches;
     }
     committed_gen_ = gen;
-    done_.notify_all();
 
     // Callers of when_durable() whose writes are in: told outside the lock.
     std::vector<durable_fn> ready;
@@ -475,6 +474,8 @@ void sqlite_store::run_writer() {
       }
       lock.lock();
     }
+    called_gen_ = gen;
+    done_.notify_all();
   }
 }
 

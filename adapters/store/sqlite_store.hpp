@@ -117,6 +117,9 @@ class sqlite_store final : public state_store {
   batch inflight_;             ///< taken by the writer, not committed yet
   uint64_t queued_gen_ = 0;    ///< bumped by every queued write
   uint64_t committed_gen_ = 0; ///< every write up to this one is on disk
+  /// when_durable() callbacks up to committed_gen_ have run; flush() waits
+  /// for this, so a flush also waits for the callbacks before it.
+  uint64_t called_gen_ = 0;
   bool stopping_ = false;
   std::optional<error> failed_; ///< latched: the first batch that failed
   /// when_durable() callers, with the generation they wait for.

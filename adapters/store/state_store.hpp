@@ -100,8 +100,9 @@ class state_store {
   /// Calls `done` once every write queued before the call is on disk.
   virtual void when_durable(durable_fn done) = 0;
 
-  /// Waits until every write queued before the call is on disk. Returns
-  /// the store's latched error, if a batch ever failed.
+  /// Waits until every write queued before the call is on disk and every
+  /// when_durable() callback asked for before it has run. Returns the
+  /// store's latched error, if a batch ever failed.
   [[nodiscard]] virtual std::optional<error> flush() = 0;
 
   /// Returns the counters so far.
