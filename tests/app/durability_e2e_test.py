@@ -41,6 +41,9 @@ CLIENT_ID = "00000000-0000-0000-0000-0000000000b1"
 AGENTS = 16          # 1..8 driven from Connect, 9..16 from Teams
 MIN_HOLD = 1.0       # seconds, as in the config below
 ANSWER_WINDOW = 1.0  # a write's answer, delayed up to 300 ms, then stored
+# How late presync may see a change and write it on a busy machine (ctest
+# runs tests side by side): Kinesis and poll delays, the hold, the write.
+SLACK = 4.0
 FAILURES, PASSED, CHILDREN = [], [], []
 
 with open(os.path.join(os.path.dirname(os.path.abspath(__file__)),
@@ -379,9 +382,9 @@ tenants:
                 states.append((t, s))
         history[gid[n]] = states
 
-    # Every state that held for min_hold (plus a margin for the poll and
-    # the write) inside one up window showed in Teams, unless the session
-    # already showed its value.
+    # Every state that held for min_hold (plus SLACK for the stream, the
+    # poll and the write) inside one up window showed in Teams, unless the
+    # session already showed its value.
     missed = []
     for g, states in history.items():
         user_writes = [(w["timeMs"] / 1000.0, w["value"]) for w in writes
@@ -389,14 +392,15 @@ tenants:
         for i, (t0, s) in enumerate(states):
             t1 = states[i + 1][0] if i + 1 < len(states) else settled_from
             inside = any(a <= t0 and (b is None or t1 <= b) for a, b in up)
-            if t1 - t0 < MIN_HOLD + 2.0 or not inside:
+            if t1 - t0 < MIN_HOLD + SLACK or not inside:
                 continue
             before = [v for t, v in user_writes if t <= t0]
             during = [v for t, v in user_writes if t0 < t <= t1 + 0.5]
             shown = (during and during[-1] == projection(s)) or \
                 (not during and before and before[-1] == projection(s))
             if not shown:
-                missed.append((g, s, round(t1 - t0, 1), during))
+                missed.append((g, s, f"{t0:.3f}..{t1:.3f}", during,
+                               before[-1:]))
     check(not missed, f"every Connect state held for min_hold was "
           f"propagated (missed: {missed[:3]})")
 
@@ -410,7 +414,8 @@ tenants:
             t = w["timeMs"] / 1000.0
             recent = [s for i, (t0, s) in enumerate(states)
                       if t0 <= t and (i + 1 == len(states) or
-                                      states[i + 1][0] >= t - MIN_HOLD - 3)]
+                                      states[i + 1][0] >=
+                                      t - MIN_HOLD - SLACK)]
             if w["value"] not in {projection(s) for s in recent}:
                 stale.append((g, w["value"], w["time"], recent[-3:]))
     check(not stale, f"every Teams write shows a current state "
