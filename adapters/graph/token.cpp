@@ -97,6 +97,11 @@ expected<app_token> parse_token_response(std::string_view json) {
       if (seconds <= 0) {
         return field_error(token_what, key, "must be positive");
       }
+      // Nine digits (about 31 years), as for the string spelling: larger
+      // values would overflow once the token cache counts in milliseconds.
+      if (seconds > 999'999'999) {
+        return field_error(token_what, key, "out of range");
+      }
       out.expires_in = std::chrono::seconds{seconds};
       seen_expires = true;
     } else if (key == "access_token") {

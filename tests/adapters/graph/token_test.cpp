@@ -81,6 +81,16 @@ TEST(TokenResponse, WrongTypeOfExpiresInNamesTheField) {
                                  "integer");
 }
 
+TEST(TokenResponse, ExpiresInBeyondNineDigitsIsOutOfRange) {
+  // Found by the graph_token fuzz target: milliseconds overflowed.
+  auto token = parse_token_response(
+    R"({"token_type":"Bearer","expires_in":63111111111111111,)"
+    R"("access_token":"abc"})");
+
+  ASSERT_FALSE(token);
+  EXPECT_EQ(token.err().context, "token response: expires_in: out of range");
+}
+
 TEST(TokenResponse, TruncatedJsonIsMalformed) {
   auto text = fixture("token-response.json");
 
