@@ -294,8 +294,8 @@ sqlite_store::written(const std::string& tenant) {
     auto& w = out[person];
     return s == side::teams ? w.teams : w.connect;
   };
+  std::lock_guard<std::mutex> db_guard{db_mutex_}; // as in person_records
   {
-    std::lock_guard<std::mutex> guard{db_mutex_};
     statement s{db_, "SELECT person, side, value, at_ms FROM written"
                      " WHERE tenant=?1;"};
     if (!s) {
@@ -378,8 +378,12 @@ sqlite_store::checkpoint(const checkpoint_key& key) {
 expected<std::map<std::string, std::string>>
 sqlite_store::person_records(const std::string& tenant) {
   std::map<std::string, std::string> out;
+  // db_mutex_ stays held until the queued writes are read too, so no batch
+  // commits in between (it would be in neither the file read nor the
+  // queue). Lock order: db_mutex_, then mutex_; the writer never holds
+  // mutex_ while it commits.
+  std::lock_guard<std::mutex> db_guard{db_mutex_};
   {
-    std::lock_guard<std::mutex> guard{db_mutex_};
     statement s{db_, "SELECT person, record FROM persons WHERE tenant=?1;"};
     if (!s) {
       return store_error(path_, "reading persons: " + message_of(db_));
