@@ -249,7 +249,9 @@ std::string_view arn_last_segment(std::string_view arn) {
 }
 
 expected<agent_event> parse_agent_event(std::string_view data) {
-  json_document d;
+  // One document per thread: the parser keeps its buffers from one record
+  // to the next instead of allocating them for every record.
+  thread_local json_document d;
   json_object root;
   if (auto e = open_object(d, data, "agent event", root)) {
     return *e;
