@@ -39,7 +39,7 @@ struct actors_config {
   enum class policy { stealing, sharing };
 
   int scheduler_threads = 0; ///< 0: one per core
-  policy scheduler_policy = policy::stealing;
+  policy scheduler_policy = policy::sharing;
   int throughput = 100; ///< messages an actor handles per turn
 };
 

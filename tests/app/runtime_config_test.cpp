@@ -21,7 +21,7 @@ config::presync_config load_example(std::string threads, std::string policy,
     text->replace(at, from.size(), to);
   };
   edit("scheduler_threads: 0", "scheduler_threads: " + threads);
-  edit("scheduler_policy: stealing", "scheduler_policy: " + policy);
+  edit("scheduler_policy: sharing", "scheduler_policy: " + policy);
   edit("throughput: 100", "throughput: " + throughput);
   config::diagnostics diags;
   auto env = [](std::string_view) -> std::optional<std::string> {

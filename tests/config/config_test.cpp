@@ -115,7 +115,7 @@ TEST(LoadConfig, DerivesAwsEndpointsFromTheRegion) {
 
 TEST(LoadConfig, ReadsProcessWideSections) {
   std::string text = std::string{minimal} + R"(
-actors: {scheduler_threads: 4, scheduler_policy: sharing, throughput: 20}
+actors: {scheduler_threads: 4, scheduler_policy: stealing, throughput: 20}
 server:
   listen: "[::1]:18080"
   api_tokens_env: PRESYNC_API_TOKENS
@@ -130,7 +130,7 @@ store: {path: /var/lib/presync/state.db}
 
   ASSERT_TRUE(config) << ::testing::PrintToString(diags.format_all());
   EXPECT_EQ(config->actors.scheduler_threads, 4);
-  EXPECT_EQ(config->actors.scheduler_policy, actors_config::policy::sharing);
+  EXPECT_EQ(config->actors.scheduler_policy, actors_config::policy::stealing);
   EXPECT_EQ(config->actors.throughput, 20);
   EXPECT_EQ(config->server.listen.host, "::1");
   EXPECT_EQ(config->server.listen.port, 18080);
