@@ -122,7 +122,7 @@ void person::on_connect(const std::string& state, int64_t source_ms,
     // agent's choice is the newer one.
     if (connect_pending_live() && !iequals(state, agent_status_) &&
         !iequals(state, connect_pending_->status)) {
-      withdraw_connect_pending(now, out, "the agent chose " + state);
+      withdraw_connect_pending(now, out, "the agent chose " + state, state);
     }
     agent_status_ = state;
   }
@@ -211,14 +211,15 @@ void person::cancel_c2t_hold(mono_time now, person_effects& out,
 }
 
 void person::withdraw_connect_pending(mono_time now, person_effects& out,
-                                      const std::string& why) {
+                                      const std::string& why,
+                                      std::string put_back) {
   if (!connect_pending_live()) {
     return;
   }
   note(out, now, decision::superseded, t2c,
        "queued write of " + connect_pending_->status + " withdrawn: " + why);
   connect_pending_->withdrawn = true;
-  connect_pending_->put_back = agent_status_;
+  connect_pending_->put_back = std::move(put_back);
   write_request req;
   req.person = id_;
   req.to = side::connect;
@@ -230,17 +231,39 @@ void person::withdraw_connect_pending(mono_time now, person_effects& out,
 void person::withdraw_ended_intent(
   const std::optional<teams_to_connect_map::match>& m, mono_time now,
   person_effects& out) {
-  // Only a rule's write follows the Teams key; a restore puts back what the
-  // agent had and goes out whatever Teams does next.
-  if (!connect_pending_live() || connect_pending_->restore) {
+  if (!connect_pending_live()) {
     return;
   }
-  bool still = m && m->rule.what == teams_rule::action::set_status &&
-               iequals(m->rule.status, connect_pending_->status);
-  if (!still) {
+  auto& w = *connect_pending_;
+  bool sets_status = m && m->rule.what == teams_rule::action::set_status;
+
+  // A restore waits for the end of a match; a key that sets a status again
+  // is a new intent, so the restore is withdrawn and the match it would
+  // have ended holds again (the agent still has what presync set).
+  if (w.restore) {
+    if (!sets_status || !w.record) {
+      return;
+    }
+    auto rec = *w.record;
     withdraw_connect_pending(
-      now, out, "Teams " + teams_observed_.key() + " no longer asks for it");
+      now, out, "Teams " + teams_observed_.key() + " asks for a status again",
+      agent_status_);
+    if (iequals(agent_status_, rec.set_status)) {
+      match_ = std::move(rec);
+    }
+    return;
   }
+
+  // A rule's write follows the Teams key. Should the agent already show
+  // it (its event came before the answer), what it replaced goes back.
+  if (sets_status && iequals(m->rule.status, w.status)) {
+    return;
+  }
+  auto back = iequals(agent_status_, w.status) && w.record ? w.record->replaced
+                                                           : agent_status_;
+  withdraw_connect_pending(
+    now, out, "Teams " + teams_observed_.key() + " no longer asks for it",
+    std::move(back));
 }
 
 void person::cancel_teams_pending(mono_time now, person_effects& out) {
@@ -558,6 +581,7 @@ void person::restore_if_untouched(const match_record& rec, bool chained,
   connect_write w;
   w.status = rec.replaced;
   w.restore = true;
+  w.record = rec; // the match this ends, should the restore be withdrawn
   write_connect(std::move(w), chained, now, out);
 }
 
@@ -815,7 +839,7 @@ void person::on_connect_written(const std::string& status,
     return;
   }
   bool restore = w && w->restore;
-  if (w && w->record) {
+  if (w && w->record && !restore) {
     match_ = std::move(w->record);
   }
   auto what = outcome.result == write_outcome::kind::deferred

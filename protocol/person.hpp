@@ -160,7 +160,8 @@ class person {
     bool for_contact = false; ///< made while the agent was on a contact
   };
 
-  /// A Connect write in flight and the record it creates once done.
+  /// A Connect write in flight and the record it creates once done (a
+  /// rule's write), or the record it ends (a restore).
   struct connect_write {
     std::string status;
     bool restore = false;
@@ -192,7 +193,7 @@ class person {
     return connect_pending_ && !connect_pending_->withdrawn;
   }
   void withdraw_connect_pending(mono_time now, person_effects& out,
-                                const std::string& why);
+                                const std::string& why, std::string put_back);
   void
   withdraw_ended_intent(const std::optional<teams_to_connect_map::match>& m,
                         mono_time now, person_effects& out);

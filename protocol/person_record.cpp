@@ -539,7 +539,8 @@ struct person_record_access {
         }
       } else if (shown || confirmed) {
         p.agent_status_ = w.status;
-        if (w.record) {
+        if (w.record &&
+            !w.restore) { // a restore's record is the match it ended
           p.match_ = std::move(w.record);
         }
       } else if (w.restore && !p.deferral_) {

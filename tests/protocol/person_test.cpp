@@ -233,6 +233,38 @@ TEST_F(PersonTest, WithdrawnConnectWriteThatLandsIsPutBack) {
   EXPECT_EQ(p.view().connect_pending, "Available");
 }
 
+TEST_F(PersonTest, WithdrawalAfterTheWritesOwnEventPutsBackWhatItReplaced) {
+  auto p = make();
+  person_effects fx;
+  auto meeting = meeting_write(p, fx);
+
+  // The status change reaches the event stream before the answer does,
+  // then the meeting ends while the answer is still on its way.
+  person_effects own;
+  p.on_connect("Meeting", 16'000, at(16s), own);
+  person_effects ended;
+  p.on_teams({"Available", "Available"}, 40'000, at(40s), ended);
+  person_effects landed;
+  p.on_write_result(meeting, write_outcome::ok(), at(41s), landed);
+
+  ASSERT_EQ(landed.writes.size(), 1u);
+  EXPECT_EQ(landed.writes[0].status, "Available");
+}
+
+TEST_F(PersonTest, AWithdrawnWriteThatLandsPutsBackTheAgentsChoice) {
+  auto p = make();
+  person_effects fx;
+  auto meeting = meeting_write(p, fx);
+
+  person_effects chose;
+  p.on_connect("Lunch", 20'000, at(20s), chose);
+  person_effects landed;
+  p.on_write_result(meeting, write_outcome::ok(), at(21s), landed);
+
+  ASSERT_EQ(landed.writes.size(), 1u);
+  EXPECT_EQ(landed.writes[0].status, "Lunch");
+}
+
 TEST_F(PersonTest, AMeetingThatComesBackAfterAWithdrawalIsHeldAgain) {
   auto p = make();
   person_effects fx;
