@@ -854,6 +854,26 @@ void person::on_connect_withdrawn_landed(const connect_write& w, mono_time now,
   note(out, now, decision::propagated, t2c,
        "Connect status set to " + w.status +
          " by a write withdrawn too late to stop");
+
+  // A restore withdrawn for a new intent is done all the same: the match
+  // it ended is over, and the Teams key as it is now is that new intent.
+  if (w.restore) {
+    match_.reset();
+    if (!settings_->syncs_teams_to_connect() || is_paused(now) || t2c_hold_) {
+      return;
+    }
+    auto m = settings_->teams_to_connect.lookup(rule_view(teams_observed_));
+    if (m && m->rule.what == teams_rule::action::set_status &&
+        !iequals(agent_status_, m->rule.status)) {
+      t2c_hold_ =
+        t2c_hold_state{m->key, m->rule, now + settings_->min_hold, false};
+      arm(out, timer_kind::t2c_hold, t2c_hold_->due);
+      note(out, now, decision::held, t2c,
+           teams_observed_.key() + " -> " + m->rule.status + " until " +
+             format_offset(t2c_hold_->due));
+    }
+    return;
+  }
   if (w.put_back.empty() || is_system_state(w.put_back) ||
       iequals(w.put_back, w.status) || is_paused(now)) {
     return;

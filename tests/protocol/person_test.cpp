@@ -265,6 +265,45 @@ TEST_F(PersonTest, AWithdrawnWriteThatLandsPutsBackTheAgentsChoice) {
   EXPECT_EQ(landed.writes[0].status, "Lunch");
 }
 
+TEST_F(PersonTest, AWithdrawnRestoreThatLandsLeavesTheNextMeetingRestorable) {
+  auto p = make();
+  person_effects fx;
+  auto meeting = meeting_write(p, fx);
+  person_effects done;
+  p.on_write_result(meeting, write_outcome::ok(), at(15s), done);
+  p.on_connect("Meeting", 16'000, at(16s), done);
+
+  // The meeting ends; the restore goes out and, while it is on its way,
+  // Teams asks for Meeting again (DoNotDisturb).
+  person_effects ended;
+  p.on_teams({"Available", "Available"}, 40'000, at(40s), ended);
+  auto exit = fire(p, ended, at(55s));
+  ASSERT_EQ(exit.writes.size(), 1u);
+  auto restore = exit.writes[0];
+  ASSERT_EQ(restore.status, "Available");
+  person_effects dnd;
+  p.on_teams({"DoNotDisturb", "DoNotDisturb"}, 56'000, at(56s), dnd);
+
+  // The restore lands anyway, with its event; Meeting is held again as a
+  // new intent and written.
+  person_effects landed;
+  p.on_write_result(restore, write_outcome::ok(), at(57s), landed);
+  p.on_connect("Available", 57'000, at(57s), landed);
+  auto again = fire(p, landed, at(72s));
+  ASSERT_EQ(again.writes.size(), 1u);
+  EXPECT_EQ(again.writes[0].status, "Meeting");
+  person_effects set;
+  p.on_write_result(again.writes[0], write_outcome::ok(), at(72s), set);
+  p.on_connect("Meeting", 73'000, at(73s), set);
+
+  // When Teams is free again, the agent goes back to Available.
+  person_effects free;
+  p.on_teams({"Available", "Available"}, 200'000, at(200s), free);
+  auto back = fire(p, free, at(215s));
+  ASSERT_EQ(back.writes.size(), 1u);
+  EXPECT_EQ(back.writes[0].status, "Available");
+}
+
 TEST_F(PersonTest, AMeetingThatComesBackAfterAWithdrawalIsHeldAgain) {
   auto p = make();
   person_effects fx;
