@@ -137,18 +137,31 @@ class params {
 
 // -- health ------------------------------------------------------------------
 
-server_response readiness(const api_context& ctx) {
+/// 200 when every tenant is ready, else 503. Probes come without a token,
+/// so only a caller with a valid bearer token sees tenant ids and reasons;
+/// the rest get the bare verdict (issue 10).
+server_response readiness(const api_context& ctx, const server_request& req) {
   bool all = true;
+  for (const auto& t : *ctx.tenants) {
+    all = all && t->ready();
+  }
+  const int status = all ? 200 : 503;
+
+  auto auth = req.headers.find("Authorization");
+  if (!auth || !bearer_allowed(*auth, ctx.tokens)) {
+    return server_response::json(status, all ? R"({"status":"ready"})"
+                                             : R"({"status":"not ready"})");
+  }
+
   std::string body = R"({"tenants":{)";
   const auto& tenants = *ctx.tenants;
   for (size_t i = 0; i < tenants.size(); ++i) {
     const auto& t = *tenants[i];
-    all = all && t.ready();
     body += (i == 0 ? "" : ",") + json_string(t.id()) + ":" +
             json_string(t.readiness());
   }
   body += std::string{R"(},"ready":)"} + (all ? "true" : "false") + "}";
-  return server_response::json(all ? 200 : 503, std::move(body));
+  return server_response::json(status, std::move(body));
 }
 
 server_response tenant_list(const api_context& ctx, std::string_view query) {
@@ -1094,7 +1107,7 @@ void serve_api(const api_context& ctx, http::server_request req,
   if (path == "/healthz") {
     out.reply(server_response::json(200, R"({"status":"ok"})"));
   } else if (path == "/readyz") {
-    out.reply(readiness(ctx));
+    out.reply(readiness(ctx, req));
   } else if (path == "/ui" || path.starts_with("/ui/")) {
     out.reply(ui_file(path));
   } else if (path == "/") {

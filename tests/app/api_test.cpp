@@ -54,11 +54,14 @@ TEST(Api, HealthAndReadinessNeedNoToken) {
 
   auto health = handle_api(ctx, get("/healthz"));
   auto ready = handle_api(ctx, get("/readyz?verbose=1"));
+  auto detail = handle_api(ctx, get("/readyz", "Bearer t"));
 
   EXPECT_EQ(health.status, 200);
   EXPECT_EQ(health.body, R"({"status":"ok"})");
   EXPECT_EQ(ready.status, 200);
-  EXPECT_EQ(ready.body, R"({"tenants":{},"ready":true})");
+  EXPECT_EQ(ready.body, R"({"status":"ready"})");
+  EXPECT_EQ(detail.status, 200);
+  EXPECT_EQ(detail.body, R"({"tenants":{},"ready":true})");
 }
 
 TEST(Api, V1WithoutAValidTokenIs401AndSaysNothingMore) {
@@ -236,6 +239,21 @@ class ApiDirectory : public ::testing::Test {
 
 bool has(const std::string& body, std::string_view part) {
   return body.find(part) != std::string::npos;
+}
+
+TEST_F(ApiDirectory, ReadinessShowsTenantsAndReasonsOnlyWithAToken) {
+  auto none = run(get("/readyz"));
+  auto wrong = run(get("/readyz", "Bearer tokk"));
+  auto right = run(get("/readyz", "Bearer tok"));
+
+  // Tenant t1 is still starting: every caller sees 503 (the probe needs
+  // no token), but only the token holder learns which tenant and why.
+  EXPECT_EQ(none.status, 503);
+  EXPECT_EQ(none.body, R"({"status":"not ready"})");
+  EXPECT_EQ(wrong.status, 503);
+  EXPECT_EQ(wrong.body, none.body);
+  EXPECT_EQ(right.status, 503);
+  EXPECT_EQ(right.body, R"({"tenants":{"t1":"starting"},"ready":false})");
 }
 
 TEST_F(ApiDirectory, EveryNewRouteNeedsTheTokenAndSaysNothingElse) {
