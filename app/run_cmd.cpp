@@ -130,6 +130,9 @@ std::vector<std::string> restart_only_changes(const config::presync_config& a,
   if (a.server.api_tokens_env != b.server.api_tokens_env) {
     out.emplace_back("server.api_tokens_env");
   }
+  if (a.server.read_timeout != b.server.read_timeout) {
+    out.emplace_back("server.read_timeout");
+  }
   if (a.metrics.listen.to_string() != b.metrics.listen.to_string()) {
     out.emplace_back("metrics.listen");
   }
@@ -180,6 +183,7 @@ void reload(const std::string& file, config::presync_config& running,
   running = *next;
   running.tenants = restart_only.tenants; // what the runtimes started with
   running.server.listen = restart_only.server.listen;
+  running.server.read_timeout = restart_only.server.read_timeout;
   running.metrics.listen = restart_only.metrics.listen;
   metrics.count_config_reload(true);
   logger().info("config_reloaded", {log::kv("config", file)});
@@ -300,12 +304,15 @@ int run_main(int argc, char** argv) {
   ctx.cors_origins = cfg->server.cors_origins;
   ctx.events = events.get();
   ctx.blocking = blocking.get();
+  http::server_limits api_limits;
+  api_limits.read_timeout = cfg->server.read_timeout;
   auto api = http::server::start(
     cfg->server.listen.to_string(),
     http::async_request_handler{
       [&ctx](http::server_request req, http::responder out) {
         serve_api(ctx, std::move(req), std::move(out));
-      }});
+      }},
+    api_limits);
   if (!api) {
     logger().error("api_listen_failed",
                    {log::kv("address", cfg->server.listen.to_string()),

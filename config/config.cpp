@@ -2,6 +2,7 @@
 
 #include "config/did_mapping.hpp"
 #include "config/internal/yaml_reader.hpp"
+#include "protocol/time.hpp"
 
 #include <algorithm>
 #include <array>
@@ -27,11 +28,8 @@ constexpr std::array<std::string_view, 3> actor_keys = {
   "scheduler_policy",
   "throughput",
 };
-constexpr std::array<std::string_view, 4> server_keys = {
-  "listen",
-  "api_tokens_env",
-  "cors_origins",
-  "shutdown_grace",
+constexpr std::array<std::string_view, 5> server_keys = {
+  "listen", "api_tokens_env", "cors_origins", "shutdown_grace", "read_timeout",
 };
 constexpr std::array<std::string_view, 1> metrics_keys = {"listen"};
 constexpr std::array<std::string_view, 1> log_keys = {"level"};
@@ -260,6 +258,8 @@ class loader {
         internal::assign(out.api_tokens_env, read_env_name(e));
       } else if (e.key == "shutdown_grace") {
         internal::assign(out.shutdown_grace, read_positive_duration(e));
+      } else if (e.key == "read_timeout") {
+        internal::assign(out.read_timeout, read_read_timeout(e));
       } else {
         internal::assign(out.cors_origins, read_origins(e));
       }
@@ -689,6 +689,20 @@ class loader {
     auto d = r_.duration_of(e.value, e.at);
     if (d && d->count() <= 0) {
       r_.error(e.at, "0s is out of range; allowed more than 0s");
+      return std::nullopt;
+    }
+    return d;
+  }
+
+  /// Below a second a slow but honest client on a busy link fails; above
+  /// five minutes a silent one holds a connection slot for too long.
+  std::optional<duration> read_read_timeout(const entry& e) {
+    constexpr duration lo = std::chrono::seconds{1};
+    constexpr duration hi = std::chrono::seconds{300};
+    auto d = r_.duration_of(e.value, e.at);
+    if (d && (*d < lo || *d > hi)) {
+      r_.error(e.at, format_duration(*d) + " is out of range; allowed " +
+                       format_duration(lo) + ".." + format_duration(hi));
       return std::nullopt;
     }
     return d;

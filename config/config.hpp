@@ -51,6 +51,8 @@ struct server_config {
   std::vector<std::string> cors_origins;
   /// How long SIGTERM waits for queued writes before presync exits.
   duration shutdown_grace = std::chrono::seconds{20};
+  /// How long a client may take to send one whole request (1s..300s).
+  duration read_timeout = std::chrono::seconds{10};
 };
 
 /// The Prometheus endpoint.

@@ -92,6 +92,8 @@ TEST(ExampleConfig, SpellsOutExactlyTheDefaults) {
             defaults->server.listen.to_string());
   EXPECT_EQ(example->server.api_tokens_env, defaults->server.api_tokens_env);
   EXPECT_EQ(example->server.cors_origins, defaults->server.cors_origins);
+  EXPECT_EQ(example->server.shutdown_grace, defaults->server.shutdown_grace);
+  EXPECT_EQ(example->server.read_timeout, defaults->server.read_timeout);
   EXPECT_EQ(example->metrics.listen.to_string(),
             defaults->metrics.listen.to_string());
   EXPECT_EQ(example->log.min_level, defaults->log.min_level);
@@ -110,6 +112,7 @@ TEST(LoadConfig, DerivesAwsEndpointsFromTheRegion) {
   EXPECT_EQ(c.sts_endpoint, "https://sts.eu-west-2.amazonaws.com");
   EXPECT_EQ(config->store.path, "presync.db");
   EXPECT_EQ(config->server.listen.to_string(), "0.0.0.0:8080");
+  EXPECT_EQ(config->server.read_timeout, 10s);
   EXPECT_EQ(config->tenants[0].sync.min_hold, 15s);
 }
 
@@ -120,6 +123,7 @@ server:
   listen: "[::1]:18080"
   api_tokens_env: PRESYNC_API_TOKENS
   cors_origins: [https://desk.example.com, "http://localhost:3000"]
+  read_timeout: 45s
 metrics: {listen: 127.0.0.1:19464}
 log: {level: debug}
 store: {path: /var/lib/presync/state.db}
@@ -136,6 +140,7 @@ store: {path: /var/lib/presync/state.db}
   EXPECT_EQ(config->server.listen.port, 18080);
   EXPECT_EQ(config->server.listen.to_string(), "[::1]:18080");
   EXPECT_EQ(config->server.cors_origins.size(), 2u);
+  EXPECT_EQ(config->server.read_timeout, 45s);
   EXPECT_EQ(config->metrics.listen.port, 19464);
   EXPECT_EQ(config->log.min_level, log_config::level::debug);
   EXPECT_EQ(config->store.path, "/var/lib/presync/state.db");
@@ -219,6 +224,40 @@ TEST(LoadConfig, EmptyVariablesAreErrorsToo) {
   EXPECT_EQ(lines[1], "error: server.api_tokens_env: environment variable "
                       "PRESYNC_API_TOKENS holds no tokens (expected "
                       "comma-separated tokens)");
+}
+
+TEST(LoadConfig, ReadTimeoutTakesOneSecondToFiveMinutes) {
+  auto load = [](std::string value) {
+    diagnostics diags;
+    auto text =
+      std::string{minimal} + "server: {read_timeout: " + value + "}\n";
+    auto config = load_config_text(text, diags, fake_env());
+    auto lines = diags.format_all();
+    return std::pair{config ? std::optional{config->server.read_timeout}
+                            : std::nullopt,
+                     lines.empty() ? std::string{} : lines[0]};
+  };
+
+  auto low = load("1s");
+  auto high = load("5m");
+  auto zero = load("0s");
+  auto under = load("999ms");
+  auto over = load("301s");
+
+  EXPECT_EQ(low.first, 1s);
+  EXPECT_EQ(high.first, 300s);
+  EXPECT_EQ(zero.first, std::nullopt);
+  EXPECT_EQ(under.first, std::nullopt);
+  EXPECT_EQ(over.first, std::nullopt);
+  EXPECT_NE(zero.second.find("error: server.read_timeout: 0s is out of range; "
+                             "allowed 1s..5m"),
+            std::string::npos)
+    << zero.second;
+  EXPECT_NE(under.second.find("server.read_timeout: 999ms is out of range"),
+            std::string::npos)
+    << under.second;
+  EXPECT_NE(over.second.find("server.read_timeout: "), std::string::npos)
+    << over.second;
 }
 
 TEST(LoadConfig, NeverPrintsASecretValue) {
