@@ -442,6 +442,7 @@ resume_persons(store::state_store& store, const std::string& tenant,
   };
   std::set<std::string> present;
   size_t unusable = 0;
+  size_t in_doubt = 0;
   for (const auto& init : inits) {
     present.insert(init.id);
     auto record = records->find(init.id);
@@ -468,6 +469,13 @@ resume_persons(store::state_store& store, const std::string& tenant,
                         log::kv("detail", "the person starts fresh")});
       continue;
     }
+    if (machine->session_in_doubt()) {
+      ++in_doubt;
+      logger().info("teams_session_in_doubt",
+                    {log::kv("tenant", tenant), log::kv("person", init.id),
+                     log::kv("detail", "a withdrawn write's answer never "
+                                       "came; the session is written again")});
+    }
     auto v = machine->view();
     out[init.id] =
       belief{v.connect_state, v.teams_observed.value_or(presence{})};
@@ -482,6 +490,7 @@ resume_persons(store::state_store& store, const std::string& tenant,
                 {log::kv("tenant", tenant), log::kv("resumed", out.size()),
                  log::kv("fresh", inits.size() - out.size()),
                  log::kv("unusable_records", unusable),
+                 log::kv("teams_in_doubt", in_doubt),
                  log::kv("records", records->size())});
   return out;
 }

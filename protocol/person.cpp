@@ -272,6 +272,7 @@ void person::cancel_teams_pending(mono_time now, person_effects& out) {
   }
   note(out, now, decision::superseded, c2t,
        "queued write of " + teams_pending_->describe() + " withdrawn");
+  teams_withdrawn_ = teams_pending_;
   write_request req;
   req.person = id_;
   req.to = side::teams;
@@ -747,6 +748,13 @@ void person::on_write_result(const write_request& req,
   bool ok = outcome.result == write_outcome::kind::ok ||
             outcome.result == write_outcome::kind::deferred;
 
+  // The answer to a withdrawn Teams write ends the doubt about it.
+  if (req.to == side::teams && req.kind == write_kind::write &&
+      teams_withdrawn_ && *teams_withdrawn_ == req.teams &&
+      outcome.result != write_outcome::kind::throttled) {
+    teams_withdrawn_.reset();
+  }
+
   // A refresh keeps the session alive and nothing else.
   if (req.kind == write_kind::refresh) {
     if (ok && session_known_ && session_ == req.teams) {
@@ -859,19 +867,7 @@ void person::on_connect_withdrawn_landed(const connect_write& w, mono_time now,
   // it ended is over, and the Teams key as it is now is that new intent.
   if (w.restore) {
     match_.reset();
-    if (!settings_->syncs_teams_to_connect() || is_paused(now) || t2c_hold_) {
-      return;
-    }
-    auto m = settings_->teams_to_connect.lookup(rule_view(teams_observed_));
-    if (m && m->rule.what == teams_rule::action::set_status &&
-        !iequals(agent_status_, m->rule.status)) {
-      t2c_hold_ =
-        t2c_hold_state{m->key, m->rule, now + settings_->min_hold, false};
-      arm(out, timer_kind::t2c_hold, t2c_hold_->due);
-      note(out, now, decision::held, t2c,
-           teams_observed_.key() + " -> " + m->rule.status + " until " +
-             format_offset(t2c_hold_->due));
-    }
+    hold_current_teams_intent(now, out);
     return;
   }
   if (w.put_back.empty() || is_system_state(w.put_back) ||
@@ -882,6 +878,22 @@ void person::on_connect_withdrawn_landed(const connect_write& w, mono_time now,
   back.status = w.put_back;
   back.restore = true;
   write_connect(std::move(back), false, now, out);
+}
+
+void person::hold_current_teams_intent(mono_time now, person_effects& out) {
+  if (!settings_->syncs_teams_to_connect() || is_paused(now) || t2c_hold_) {
+    return;
+  }
+  auto m = settings_->teams_to_connect.lookup(rule_view(teams_observed_));
+  if (m && m->rule.what == teams_rule::action::set_status &&
+      !iequals(agent_status_, m->rule.status)) {
+    t2c_hold_ =
+      t2c_hold_state{m->key, m->rule, now + settings_->min_hold, false};
+    arm(out, timer_kind::t2c_hold, t2c_hold_->due);
+    note(out, now, decision::held, t2c,
+         teams_observed_.key() + " -> " + m->rule.status + " until " +
+           format_offset(t2c_hold_->due));
+  }
 }
 
 // -- observers

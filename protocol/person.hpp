@@ -106,6 +106,9 @@ class person {
   bool has_connect() const { return has_connect_; }
   const journal& decisions() const { return journal_; }
   person_view view() const;
+  /// True for a person resumed while a withdrawn Teams write's answer was
+  /// outstanding: its session is written again whatever it shows.
+  bool session_in_doubt() const { return session_in_doubt_; }
 
   /// Lists the timers that are live now, for re-arming after a restart.
   std::vector<timer_request> pending_timers() const;
@@ -199,6 +202,9 @@ class person {
                         mono_time now, person_effects& out);
   void on_connect_withdrawn_landed(const connect_write& w, mono_time now,
                                    person_effects& out);
+  /// Holds the status the current Teams key asks for, if the agent lacks
+  /// it: a new intent once the match before it is over.
+  void hold_current_teams_intent(mono_time now, person_effects& out);
 
   void on_teams_echo(const presence& observed, bool chained, mono_time now,
                      person_effects& out);
@@ -254,6 +260,11 @@ class person {
   std::optional<mono_time> session_posted_at_;
   std::optional<teams_target> teams_pending_;
   bool teams_pending_for_contact_ = false;
+  /// A Teams write withdrawn while it may already have been on its way,
+  /// until its answer comes: should presync stop before then, nobody knows
+  /// what the session shows.
+  std::optional<teams_target> teams_withdrawn_;
+  bool session_in_doubt_ = false;
   std::optional<last_teams_write> last_teams_write_;
 
   std::optional<connect_write> connect_pending_;

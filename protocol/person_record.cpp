@@ -218,6 +218,9 @@ struct person_record_access {
         .target(*p.teams_pending_)
         .end();
     }
+    if (p.teams_withdrawn_) {
+      w.key("teams_withdrawn").target(*p.teams_withdrawn_).end();
+    }
     if (const auto& cp = p.connect_pending_) {
       w.key("connect_pending")
         .part(cp->status)
@@ -363,6 +366,13 @@ struct person_record_access {
       p.teams_pending_for_contact_ = *contact;
       p.teams_pending_ = std::move(*t);
     }
+    if (auto* r = take("teams_withdrawn")) {
+      auto t = r->target();
+      if (!t) {
+        return bad(*r);
+      }
+      p.teams_withdrawn_ = std::move(*t);
+    }
     if (auto* r = take("connect_pending")) {
       person::connect_write w;
       auto status = r->text();
@@ -482,7 +492,14 @@ struct person_record_access {
     p.last_teams_write_.reset();
     p.last_connect_write_at_.reset();
 
-    // Teams: the store's last confirmed write is what the session shows.
+    // Teams: the store's last confirmed write is what the session shows,
+    // unless a withdrawn write's answer never came.
+    bool withdrawn_landed = false;
+    if (facts.teams && p.teams_withdrawn_) {
+      auto t = parse_target(facts.teams->value);
+      withdrawn_landed = t && *t == *p.teams_withdrawn_ &&
+                         !(p.session_known_ && p.session_ == *t);
+    }
     if (facts.teams) {
       if (auto t = parse_target(facts.teams->value)) {
         p.session_known_ = true;
@@ -503,6 +520,24 @@ struct person_record_access {
         p.session_ = pending;
       } else if (!(p.session_known_ && p.session_ == pending) && !p.c2t_hold_) {
         p.c2t_hold_ = person::c2t_hold_state{std::move(pending), now, false};
+      }
+    }
+    if (p.teams_withdrawn_) {
+      auto withdrawn = std::move(*p.teams_withdrawn_);
+      p.teams_withdrawn_.reset();
+      if (!withdrawn_landed) {
+        p.session_known_ = false;
+        p.session_in_doubt_ = true;
+        p.note(ignored, now, decision::superseded, direction::connect_to_teams,
+               "Teams session in doubt: a withdrawn write of " +
+                 withdrawn.describe() + " may have landed");
+      }
+      // Either way the session is brought back to the projection.
+      auto target = p.settings_->connect_to_teams.lookup(p.connect_state_);
+      if (target && !p.c2t_hold_ && !p.is_paused(now) &&
+          p.settings_->syncs_connect_to_teams() &&
+          !(p.session_known_ && p.session_ == *target)) {
+        p.c2t_hold_ = person::c2t_hold_state{std::move(*target), now, false};
       }
     }
     if (p.session_known_ && p.session_posted_at_) {
@@ -528,7 +563,16 @@ struct person_record_access {
         p.pending_restore_ = std::move(rec);
         p.deferral_ = person::deferral_state{true, false, now};
       };
-      if (w.withdrawn) {
+      if (w.withdrawn && w.restore) {
+        // Withdrawn for a new intent. Had it landed anyway, its match is
+        // over and the Teams key as it is now is that intent, as the
+        // person does when it hears of such a write.
+        if (shown || confirmed) {
+          p.agent_status_ = w.status;
+          p.match_.reset();
+          p.hold_current_teams_intent(now, ignored);
+        }
+      } else if (w.withdrawn) {
         // Its reason ended. Had it landed anyway, what the agent had when
         // it was withdrawn is put back, as the person does when it hears
         // of such a write (through the restore's checks).
@@ -609,6 +653,7 @@ expected<person> resume_person(std::string_view record, const person_init& init,
                                                    "session",
                                                    "session_posted_ms",
                                                    "teams_pending",
+                                                   "teams_withdrawn",
                                                    "connect_pending",
                                                    "connect_pending_match",
                                                    "c2t_hold",

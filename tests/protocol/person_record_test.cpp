@@ -269,6 +269,69 @@ TEST_F(PersonRecord, TeamsWriteTeamsShowsIsTakenAsDoneThoughTheStoreMissedIt) {
   EXPECT_EQ(back->view().session->describe(), "Busy/InACall");
 }
 
+/// A person whose Busy/InACall write was withdrawn (the call ended at 16 s)
+/// with its answer still to come; returns the write.
+write_request withdrawn_in_flight(person& p) {
+  person_effects fx;
+  p.on_connect("OnContact", 5'000, at(0s), fx);
+  fx = {};
+  p.on_timer(timer_kind::c2t_hold, p.pending_timers()[0].generation, at(15s),
+             fx);
+  EXPECT_EQ(fx.writes.size(), 1u);
+  person_effects back;
+  p.on_connect("Available", 16'000, at(16s), back);
+  EXPECT_FALSE(p.view().teams_pending.has_value());
+  return fx.writes.empty() ? write_request{} : fx.writes[0];
+}
+
+TEST_F(PersonRecord, TeamsWriteWithdrawnInFlightLeavesTheSessionInDoubt) {
+  auto p = make();
+  withdrawn_in_flight(p);
+  auto record = encode_person_record(p, first(16s));
+  resume_facts facts; // the store has only the write before
+  facts.teams = last_written{"Available/Available", 999'000};
+
+  auto back = resume(record, facts);
+  ASSERT_TRUE(back);
+
+  // It may have landed: the projection is written whatever the session
+  // is believed to show.
+  EXPECT_TRUE(back->session_in_doubt());
+  EXPECT_EQ(writes(fire_due(*back, at(0s))),
+            std::vector<std::string>{"teams Available/Available"});
+}
+
+TEST_F(PersonRecord, TeamsWriteWithdrawnInFlightThatTheStoreConfirmedIsUndone) {
+  auto p = make();
+  withdrawn_in_flight(p);
+  auto record = encode_person_record(p, first(16s));
+  resume_facts facts;
+  facts.teams = last_written{"Busy/InACall", 1'016'200};
+
+  auto back = resume(record, facts);
+  ASSERT_TRUE(back);
+
+  EXPECT_FALSE(back->session_in_doubt());
+  EXPECT_EQ(writes(fire_due(*back, at(0s))),
+            std::vector<std::string>{"teams Available/Available"});
+}
+
+TEST_F(PersonRecord, TeamsWriteWithdrawnBeforeItWasSentLeavesNoDoubt) {
+  auto p = make();
+  auto w = withdrawn_in_flight(p);
+  person_effects fx;
+  p.on_write_result(w, write_outcome::cancelled(), at(16s), fx);
+  auto record = encode_person_record(p, first(16s));
+  resume_facts facts;
+  facts.teams = last_written{"Available/Available", 999'000};
+
+  auto back = resume(record, facts);
+  ASSERT_TRUE(back);
+
+  EXPECT_FALSE(back->session_in_doubt());
+  EXPECT_TRUE(writes(fire_due(*back, at(0s))).empty());
+}
+
 /// A person whose Teams meeting made presync ask Connect for Meeting.
 class PersonRecordConnect : public PersonRecord {
  protected:
@@ -372,6 +435,42 @@ TEST_F(PersonRecordConnect, WithdrawnWriteThatDidNotLandIsForgotten) {
   ASSERT_TRUE(back);
 
   EXPECT_TRUE(writes(fire_due(*back, at(0s))).empty());
+}
+
+TEST_F(PersonRecordConnect, WithdrawnRestoreThatLandedStartsTheNewIntent) {
+  // Meeting landed; the meeting ends and the restore of Available is on its
+  // way when a new meeting starts: the restore is withdrawn.
+  auto p = asked_for_meeting();
+  person_effects fx;
+  write_request meeting;
+  meeting.person = "p1";
+  meeting.to = side::connect;
+  meeting.status = "Meeting";
+  p.on_write_result(meeting, write_outcome::ok(), at(16s), fx);
+  p.on_connect("Meeting", 17'000, at(17s), fx);
+  p.on_teams({"Available", "Available"}, 20'000, at(20s), fx);
+  auto restore = fire_due(p, at(35s));
+  auto sent = writes(restore);
+  ASSERT_NE(std::find(sent.begin(), sent.end(), "connect Available"),
+            sent.end());
+  p.on_teams({"Busy", "InAMeeting"}, 36'000, at(36s), fx);
+  ASSERT_FALSE(p.view().connect_pending.has_value());
+  auto record = encode_person_record(p, first(36s));
+  resume_facts facts;
+  facts.connect_state_now = "Available"; // the restore landed all the same
+
+  auto back = resume(record, facts);
+  ASSERT_TRUE(back);
+
+  // The old match is over; the meeting going on is a new intent, held
+  // like any other and then written with a match of its own.
+  auto now = writes(fire_due(*back, at(0s)));
+  EXPECT_EQ(std::count(now.begin(), now.end(), "connect Meeting"), 0);
+  EXPECT_FALSE(back->view().restore_to.has_value());
+  person_effects event; // the restore's own event, replayed or reconciled
+  back->on_connect("Available", 36'500, at(1s), event);
+  auto again = fire_due(*back, at(15s));
+  EXPECT_EQ(writes(again), std::vector<std::string>{"connect Meeting"});
 }
 
 TEST_F(PersonRecord, LoopPauseSurvivesTheRestart) {
