@@ -57,6 +57,21 @@ write_outcome outcome_of(const error& e) {
 
 uint64_t log_allowance(self_ptr self, const std::string& event);
 
+/// Counts a $batch sub-response that asked presync to slow down, as the
+/// HTTP observer counts a whole answer that does (issue 10).
+void count_throttled_sub_response(self_ptr self, const write_outcome& o) {
+  bool slow_down = o.http_status == 429 ||
+                   (o.http_status == 503 && o.retry_after > duration{0});
+  if (!slow_down) {
+    return;
+  }
+  auto& st = self->state;
+  ++st.counters.throttled_sub_responses;
+  if (st.args.on_throttled_sub_response) {
+    st.args.on_throttled_sub_response(std::max(o.retry_after, duration{0}));
+  }
+}
+
 /// Holds the shared budget after a 429 or 503 that named a Retry-After,
 /// and says so (warning `presence_write_throttled`, rate limited).
 void hold_budget(self_ptr self, int status, duration retry_after) {
@@ -360,6 +375,7 @@ void on_answer(self_ptr self, uint64_t id,
   int again_status = 0;
   for (size_t k = 0; k < batch.size(); ++k) {
     auto& o = (*outcomes)[k];
+    count_throttled_sub_response(self, o);
     if (o.result == write_outcome::kind::throttled &&
         o.retry_after <= duration{0}) {
       if (why.empty()) {

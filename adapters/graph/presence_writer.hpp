@@ -44,6 +44,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -66,6 +67,12 @@ struct presence_writer_args {
   backoff_policy backoff;   ///< failures without Retry-After
   uint64_t jitter_seed = 0; ///< 0: seeded from std::random_device
   std::string tenant;       ///< for log lines
+  /// Sees each $batch sub-response that asked presync to slow down (429,
+  /// or 503 with Retry-After) with its Retry-After, 0 when it named none.
+  /// The HTTP client's observer sees only the $batch answer's own status,
+  /// so this is how such sub-responses reach presync_api_throttled_total.
+  /// Runs in the writer actor; may be empty.
+  std::function<void(duration retry_after)> on_throttled_sub_response;
 };
 
 /// The writer's counters, for tests and metrics.
@@ -78,6 +85,8 @@ struct presence_writer_counters {
   uint64_t gave_up = 0;         ///< writes answered after their last try
   uint64_t throttled = 0;   ///< 429/503 answers with Retry-After (budget held)
   uint64_t token_waits = 0; ///< batches answered throttled for want of a token
+  uint64_t throttled_sub_responses = 0; ///< 429s (and 503s with Retry-After)
+                                        ///< inside $batch answers
 };
 
 /// Tags the writer's gather timer and internal replies.

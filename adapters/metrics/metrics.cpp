@@ -327,4 +327,15 @@ std::string render(prometheus::Registry& registry) {
   return prometheus::TextSerializer{}.Serialize(registry.Collect());
 }
 
+std::function<void(duration)>
+graph_batch_throttle_counter(std::shared_ptr<sync_metrics> m,
+                             std::string tenant) {
+  return [m = std::move(m), tenant = std::move(tenant)](duration retry_after) {
+    using seconds = std::chrono::duration<double>;
+    m->count_throttled(
+      tenant, {"graph", "batch"},
+      std::chrono::duration_cast<seconds>(retry_after).count());
+  };
+}
+
 } // namespace presync::metrics

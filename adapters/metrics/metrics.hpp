@@ -15,6 +15,7 @@
 #include <prometheus/histogram.h>
 #include <prometheus/registry.h>
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -187,5 +188,14 @@ class metrics_server {
 
 /// Returns the registry's metrics in Prometheus' text format.
 std::string render(prometheus::Registry& registry);
+
+/// Returns a callback that counts one throttled sub-response of a Graph
+/// $batch answer of `tenant` in presync_api_throttled_total (and its
+/// Retry-After in presync_api_throttled_seconds_total), with the labels
+/// the $batch POST itself carries (api graph, operation batch). For
+/// presence_writer_args::on_throttled_sub_response.
+std::function<void(duration retry_after)>
+graph_batch_throttle_counter(std::shared_ptr<sync_metrics> m,
+                             std::string tenant);
 
 } // namespace presync::metrics

@@ -13,6 +13,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <map>
+#include <mutex>
 #include <optional>
 #include <set>
 #include <thread>
@@ -198,6 +199,38 @@ TEST_F(GraphFailures, Batch503WithRetryAfterHoldsTheBudgetWithoutRetrying) {
   EXPECT_EQ(counter("batch"), 1);
   EXPECT_EQ(c.retries, 0u);
   EXPECT_EQ(c.gave_up, 0u);
+  // The whole answer's 503 is the HTTP observer's to count, not the writer's.
+  EXPECT_EQ(c.throttled_sub_responses, 0u);
+  stop({writer});
+}
+
+TEST_F(GraphFailures, EachThrottledSubResponseIsReportedWithItsRetryAfter) {
+  start({"--users", "3"});
+  warm_token();
+  // Every setPresence inside a $batch is answered 429 with Retry-After: 2;
+  // the $batch POST itself is answered 200.
+  knobs(R"({"throttleRate":1,"throttleRetryAfterMs":2000})");
+  auto seen = std::make_shared<std::vector<duration>>();
+  auto guard = std::make_shared<std::mutex>();
+  auto args = writer_args(3);
+  args.on_throttled_sub_response = [seen, guard](duration retry_after) {
+    std::lock_guard lock{*guard};
+    seen->push_back(retry_after);
+  };
+  auto writer = keep(spawn_presence_writer(sys_, std::move(args)));
+
+  auto got = write_all(writer, 3);
+  auto c = writer_counters(writer);
+
+  ASSERT_EQ(got.size(), 3u);
+  for (const auto& [ticket, o] : got) {
+    EXPECT_EQ(o.result, write_outcome::kind::throttled) << ticket;
+    EXPECT_EQ(o.http_status, 429) << ticket;
+  }
+  std::lock_guard lock{*guard};
+  EXPECT_EQ(*seen, (std::vector<duration>{2s, 2s, 2s}));
+  EXPECT_EQ(c.throttled_sub_responses, 3u);
+  EXPECT_EQ(counter("throttled"), 3);
   stop({writer});
 }
 

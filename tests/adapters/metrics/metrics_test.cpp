@@ -66,6 +66,29 @@ TEST(SyncMetrics, ApiRequestsCountByOperationAndStatusClass) {
     << text;
 }
 
+TEST(SyncMetrics, ThrottledBatchSubResponsesCountLikeTheBatchItself) {
+  auto registry = std::make_shared<prometheus::Registry>();
+  auto m = std::make_shared<sync_metrics>(registry);
+  auto count = graph_batch_throttle_counter(m, "acme");
+  auto batch =
+    classify_api_call("POST", "https://graph/v1.0/$batch", std::nullopt, "");
+
+  count(std::chrono::seconds{2});
+  count(std::chrono::milliseconds{500});
+
+  auto text = render(*registry);
+  EXPECT_EQ(batch.api, "graph");
+  EXPECT_EQ(batch.operation, "batch");
+  EXPECT_NE(text.find("presync_api_throttled_total{api=\"graph\","
+                      "operation=\"batch\",tenant=\"acme\"} 2"),
+            std::string::npos)
+    << text;
+  EXPECT_NE(text.find("presync_api_throttled_seconds_total{api=\"graph\","
+                      "tenant=\"acme\"} 2.5"),
+            std::string::npos)
+    << text;
+}
+
 TEST(SyncMetrics, ConfigReloadOutcomesExistBeforeTheFirstReload) {
   auto registry = std::make_shared<prometheus::Registry>();
   sync_metrics m{registry};
