@@ -280,7 +280,10 @@ int run_main(int argc, char** argv) {
 
   // The durable state: a store that cannot be read stops the start, so a
   // damaged file never turns silently into a fresh start.
-  auto store = store::open_state_store(cfg->store.path, reset_state);
+  auto store = store::open_state_store(
+    cfg->store.path, reset_state, [metrics](double seconds) {
+      metrics->observe_store_write("commit", seconds);
+    });
   if (!store) {
     return 1;
   }

@@ -3,6 +3,7 @@
 #include <sqlite3.h>
 
 #include <array>
+#include <chrono>
 #include <cstdio>
 #include <functional>
 
@@ -212,11 +213,14 @@ sqlite_store::open(const open_options& opts) {
     sqlite3_close(db);
     return *e;
   }
-  return std::unique_ptr<sqlite_store>{new sqlite_store{db, path, outcome}};
+  return std::unique_ptr<sqlite_store>{
+    new sqlite_store{db, path, outcome, opts.on_commit}};
 }
 
-sqlite_store::sqlite_store(sqlite3* db, std::string path, open_outcome outcome)
-  : db_(db), path_(std::move(path)), outcome_(outcome) {
+sqlite_store::sqlite_store(sqlite3* db, std::string path, open_outcome outcome,
+                           commit_observer on_commit)
+  : db_(db), path_(std::move(path)), outcome_(outcome),
+    on_commit_(std::move(on_commit)) {
   writer_ = std::thread{[this] {
     run_writer();
   }};
@@ -490,6 +494,7 @@ std::optional<error> sqlite_store::commit(const batch& b) {
     exec(db_, "ROLLBACK;");
     return e;
   };
+  const auto started = std::chrono::steady_clock::now();
   if (exec(db_, "BEGIN IMMEDIATE;")) {
     return fail("begin");
   }
@@ -548,6 +553,10 @@ std::optional<error> sqlite_store::commit(const batch& b) {
   }
   if (exec(db_, "COMMIT;")) {
     return fail("commit");
+  }
+  if (on_commit_) {
+    using seconds = std::chrono::duration<double>;
+    on_commit_(seconds{std::chrono::steady_clock::now() - started}.count());
   }
   return std::nullopt;
 }

@@ -11,6 +11,7 @@
 #include "adapters/store/state_store.hpp"
 
 #include <condition_variable>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string_view>
@@ -23,11 +24,18 @@ struct sqlite3;
 
 namespace presync::store {
 
+/// Sees how long one committed batch took, BEGIN to COMMIT, in seconds.
+/// Runs on the store's writer thread: it must be quick and must not call
+/// the store.
+using commit_observer = std::function<void(double seconds)>;
+
 /// How to open the store.
 struct open_options {
   std::string path;
   /// Delete whatever is at `path` (and its -wal and -shm files) first.
   bool reset = false;
+  /// Called after each batch that committed (metrics); may be empty.
+  commit_observer on_commit = {};
 };
 
 /// What open() found.
@@ -98,7 +106,8 @@ class sqlite_store final : public state_store {
     }
   };
 
-  sqlite_store(sqlite3* db, std::string path, open_outcome outcome);
+  sqlite_store(sqlite3* db, std::string path, open_outcome outcome,
+               commit_observer on_commit);
 
   void run_writer();
   std::optional<error> commit(const batch& b);
@@ -107,6 +116,7 @@ class sqlite_store final : public state_store {
   sqlite3* db_;
   std::string path_;
   open_outcome outcome_;
+  commit_observer on_commit_; ///< set at open, read by the writer thread
 
   std::mutex db_mutex_; ///< one user of db_ at a time (reads, the writer)
 

@@ -7,9 +7,11 @@
 namespace presync::store {
 
 std::unique_ptr<sqlite_store> open_state_store(const std::string& path,
-                                               bool reset) {
+                                               bool reset,
+                                               commit_observer on_commit) {
   static const log::logger logger{"store"};
-  auto opened = sqlite_store::open(open_options{path, reset});
+  auto opened =
+    sqlite_store::open(open_options{path, reset, std::move(on_commit)});
   if (!opened) {
     const auto why = opened.err().describe();
     logger.error("store_unusable",

@@ -14,7 +14,9 @@ namespace presync::store {
 /// opened or reset). A file that cannot be used is logged as
 /// store_unusable and printed to stderr with the path and the way out
 /// (--reset-state); the result is then null and presync must not start.
+/// `on_commit` sees each committed batch's duration (metrics).
 std::unique_ptr<sqlite_store> open_state_store(const std::string& path,
-                                               bool reset);
+                                               bool reset,
+                                               commit_observer on_commit = {});
 
 } // namespace presync::store

@@ -1,5 +1,7 @@
 #include "adapters/store/sqlite_store.hpp"
 
+#include "adapters/metrics/metrics.hpp"
+
 #include <gtest/gtest.h>
 #include <sqlite3.h>
 
@@ -11,6 +13,7 @@
 #include <mutex>
 #include <string>
 #include <unistd.h>
+#include <vector>
 
 namespace presync::store {
 namespace {
@@ -46,6 +49,30 @@ class SqliteStore : public ::testing::Test {
   fs::path dir_;
   std::string path_;
 };
+
+TEST_F(SqliteStore, EachCommittedBatchIsTimedInTheStoreWriteHistogram) {
+  auto registry = std::make_shared<prometheus::Registry>();
+  auto metrics = std::make_shared<metrics::sync_metrics>(registry);
+  open_options opts{path_, false, [metrics](double seconds) {
+                      metrics->observe_store_write("commit", seconds);
+                    }};
+  auto s = sqlite_store::open(opts);
+  ASSERT_TRUE(s);
+  const auto before = metrics::render(*registry);
+
+  (*s)->put_checkpoint({"t1", "stream", "shard-1"}, "42");
+  auto failure = (*s)->flush();
+
+  ASSERT_FALSE(failure) << failure->describe();
+  ASSERT_EQ((*s)->stats().batches, 1u);
+  auto after = metrics::render(*registry);
+  EXPECT_EQ(before.find("presync_store_write_duration_seconds_count"),
+            std::string::npos);
+  EXPECT_NE(after.find("presync_store_write_duration_seconds_count{"
+                       "operation=\"commit\"} 1"),
+            std::string::npos)
+    << after;
+}
 
 TEST_F(SqliteStore, FirstOpenCreatesTheFileAtTheCurrentSchema) {
   auto s = open();
