@@ -142,7 +142,18 @@ sync_metrics::sync_metrics(std::shared_ptr<prometheus::Registry> registry)
     store_write_(BuildHistogram()
                    .Name("presync_store_write_duration_seconds")
                    .Help("Time one store write transaction took")
-                   .Register(*registry_)) {
+                   .Register(*registry_)),
+    reconcile_runs_(BuildCounter()
+                      .Name("presync_reconcile_runs_total")
+                      .Help("Reconciliations finished, by what started them "
+                            "(start, interval, gap)")
+                      .Register(*registry_)),
+    reconcile_differences_(
+      BuildCounter()
+        .Name("presync_reconcile_differences_total")
+        .Help("Persons whose side, read in bulk by a reconciliation, "
+              "differed from what presync believed")
+        .Register(*registry_)) {
   // Both outcomes exist from the start, so increase() sees the first one.
   config_reloads_.Add({{"result", "applied"}});
   config_reloads_.Add({{"result", "rejected"}});
@@ -300,6 +311,21 @@ void sync_metrics::count_actor_restarts(const std::string& tenant, double n) {
 void sync_metrics::count_config_reload(bool applied) {
   config_reloads_.Add({{"result", applied ? "applied" : "rejected"}})
     .Increment();
+}
+
+void sync_metrics::count_reconcile(const std::string& tenant,
+                                   std::string_view reason,
+                                   uint64_t connect_differences,
+                                   uint64_t teams_differences) {
+  reconcile_runs_.Add({{"tenant", tenant}, {"reason", std::string{reason}}})
+    .Increment();
+
+  // Both sides get a series on the first run, so increase() sees the
+  // first difference too.
+  reconcile_differences_.Add({{"tenant", tenant}, {"side", "connect"}})
+    .Increment(static_cast<double>(connect_differences));
+  reconcile_differences_.Add({{"tenant", tenant}, {"side", "teams"}})
+    .Increment(static_cast<double>(teams_differences));
 }
 
 void sync_metrics::observe_store_write(std::string_view operation,

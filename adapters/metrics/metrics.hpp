@@ -1,8 +1,8 @@
 // presync's Prometheus metrics: names with the `presync_` prefix and base
 // units, labels bounded to tenant, direction, side, decision, result, api,
-// operation, status class, source and state (never a person id). The
-// dashboards and alerts in dashboards/ depend on these names: change them
-// together (docs/operations.md lists every family).
+// operation, status class, source, state and reconcile reason (never a
+// person id). The dashboards and alerts in dashboards/ depend on these
+// names: change them together (docs/operations.md lists every family).
 #pragma once
 
 #include "adapters/metrics/api_call.hpp"
@@ -15,6 +15,7 @@
 #include <prometheus/histogram.h>
 #include <prometheus/registry.h>
 
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <string>
@@ -134,6 +135,18 @@ class sync_metrics {
   /// and the running config stayed).
   void count_config_reload(bool applied);
 
+  // -- reconciliation -------------------------------------------------------
+
+  /// Counts one finished reconciliation of `tenant` (both sides read in
+  /// bulk and compared with what the persons believe) and the differences
+  /// it found on each side. `reason` is one of a fixed few: start,
+  /// interval, gap.
+  void count_reconcile(const std::string& tenant, std::string_view reason,
+                       uint64_t connect_differences,
+                       uint64_t teams_differences);
+
+  // -- store ----------------------------------------------------------------
+
   /// Records how long one store write took; `presync run` passes each
   /// committed batch of the SQLite store as operation "commit".
   void observe_store_write(std::string_view operation, double seconds);
@@ -167,6 +180,8 @@ class sync_metrics {
   prometheus::Family<prometheus::Gauge>& tenant_ready_;
   prometheus::Family<prometheus::Counter>& config_reloads_;
   prometheus::Family<prometheus::Histogram>& store_write_;
+  prometheus::Family<prometheus::Counter>& reconcile_runs_;
+  prometheus::Family<prometheus::Counter>& reconcile_differences_;
 };
 
 /// Serves a registry on its own port (`/metrics`).

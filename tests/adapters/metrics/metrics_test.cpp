@@ -89,6 +89,33 @@ TEST(SyncMetrics, ThrottledBatchSubResponsesCountLikeTheBatchItself) {
     << text;
 }
 
+TEST(SyncMetrics, ReconciliationsCountRunsByReasonAndDifferencesBySide) {
+  auto registry = std::make_shared<prometheus::Registry>();
+  sync_metrics m{registry};
+
+  m.count_reconcile("acme", "start", 3, 0);
+  m.count_reconcile("acme", "interval", 1, 2);
+  m.count_reconcile("acme", "interval", 0, 0);
+
+  auto text = render(*registry);
+  EXPECT_NE(text.find("presync_reconcile_runs_total{reason=\"start\","
+                      "tenant=\"acme\"} 1"),
+            std::string::npos)
+    << text;
+  EXPECT_NE(text.find("presync_reconcile_runs_total{reason=\"interval\","
+                      "tenant=\"acme\"} 2"),
+            std::string::npos)
+    << text;
+  EXPECT_NE(text.find("presync_reconcile_differences_total{side=\"connect\","
+                      "tenant=\"acme\"} 4"),
+            std::string::npos)
+    << text;
+  EXPECT_NE(text.find("presync_reconcile_differences_total{side=\"teams\","
+                      "tenant=\"acme\"} 2"),
+            std::string::npos)
+    << text;
+}
+
 TEST(SyncMetrics, ConfigReloadOutcomesExistBeforeTheFirstReload) {
   auto registry = std::make_shared<prometheus::Registry>();
   sync_metrics m{registry};
