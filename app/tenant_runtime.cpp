@@ -1395,6 +1395,9 @@ void tenant_runtime::log_reconciled(const char* reason, size_t persons,
                  log::kv("connect_differences", connect),
                  log::kv("teams_differences", teams),
                  log::kv("ms", int64_t{took.count()})});
+  if (metrics_) {
+    metrics_->count_reconcile(cfg_.id, reason, connect, teams);
+  }
 }
 
 bool tenant_runtime::reconcile(const char* reason) {

@@ -296,6 +296,8 @@ tenants:
           "presync_identity_conflicts is 1")
     check('presync_writes_total{result="ok",side="connect",tenant="e2e"} 2'
           in metrics, "two Connect writes (Meeting, then the restore)")
+    check('presync_reconcile_runs_total{reason="start",tenant="e2e"} 1'
+          in metrics, "the start's reconciliation is counted")
 
     # SIGTERM: drain and exit 0.
     presync.send_signal(signal.SIGTERM)
