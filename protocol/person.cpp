@@ -507,11 +507,15 @@ void person::evaluate_rule(const std::string& key, const teams_rule& rule,
          key + " -> " + rule.status + " waits: agent is " + connect_state_);
     return;
   }
+  // A status presync set itself counts before its event arrives: the
+  // agent has it (the write was confirmed), the stream only lags.
+  const auto& state =
+    is_system_state(connect_state_) ? connect_state_ : agent_status_;
   if (!rule.only_when_connect_in.empty() &&
-      !contains_state(rule.only_when_connect_in, connect_state_)) {
+      !contains_state(rule.only_when_connect_in, state)) {
     note(out, now, decision::ignored, t2c,
          key + " -> " + rule.status + " only applies when Connect is in " +
-           "the rule's states, not " + connect_state_);
+           "the rule's states, not " + state);
     return;
   }
   if (iequals(agent_status_, rule.status)) {

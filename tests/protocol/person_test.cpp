@@ -192,6 +192,32 @@ write_request meeting_write(person& p, person_effects& fx) {
   return due.writes.empty() ? write_request{} : due.writes[0];
 }
 
+TEST_F(PersonTest, RuleConditionSeesPresyncsOwnWriteBeforeItsEventArrives) {
+  auto p = make();
+  person_effects fx;
+  auto meeting = meeting_write(p, fx);
+  person_effects out;
+  p.on_write_result(meeting, write_outcome::ok(), at(15s), out);
+  p.on_connect("Meeting", 15'500, at(16s), out);
+
+  // The meeting ends; the restore of Available lands, but its event is
+  // late (Kinesis lags) when the next meeting's hold ends.
+  out = {};
+  p.on_teams({"Available", "Available"}, 20'000, at(20s), out);
+  auto restore = fire(p, out, at(35s));
+  ASSERT_EQ(restore.writes.size(), 1u);
+  ASSERT_EQ(restore.writes[0].status, "Available");
+  p.on_write_result(restore.writes[0], write_outcome::ok(), at(35s), out);
+  out = {};
+  p.on_teams({"Busy", "InAMeeting"}, 36'000, at(36s), out);
+  auto due = fire(p, out, at(51s));
+
+  // The rule applies only when Connect shows Available: it does, by
+  // presync's own confirmed write.
+  ASSERT_EQ(due.writes.size(), 1u);
+  EXPECT_EQ(due.writes[0].status, "Meeting");
+}
+
 TEST_F(PersonTest, MeetingEndingWithdrawsTheQueuedConnectWrite) {
   auto p = make();
   person_effects fx;
