@@ -894,16 +894,20 @@ bool tenant_runtime::start_sequence() {
         return;
       }
       metrics->count_write(tenant, r->request.to, result);
-      if (result == write_outcome::kind::throttled) {
+      switch (result) {
+      case write_outcome::kind::throttled:
         ++live->throttled;
-      } else if (result == write_outcome::kind::failed) {
+        break;
+      case write_outcome::kind::failed:
         ++live->failed;
-      } else if (result == write_outcome::kind::cancelled) {
-        // withdrawn before it was sent: neither a write nor a failure
-      } else if (r->request.to == side::teams) {
-        ++live->teams_writes;
-      } else {
-        ++live->connect_writes;
+        break;
+      case write_outcome::kind::cancelled: // withdrawn before it was sent
+        break;
+      case write_outcome::kind::ok:
+      case write_outcome::kind::deferred:
+        ++(r->request.to == side::teams ? live->teams_writes
+                                        : live->connect_writes);
+        break;
       }
     }
   };
