@@ -170,7 +170,13 @@ class session : public std::enable_shared_from_this<session> {
 
   /// Sends the answer a handler gave, maybe later than the request.
   void answer(server_response r) {
-    if (closed_ || stream_out_) {
+    if (closed_) {
+      // Nothing will be written, so nothing else would let go of the
+      // session (the caller holds its own reference).
+      waiting_.reset();
+      return;
+    }
+    if (stream_out_) {
       return;
     }
     reply(std::move(r), keep_alive_);
@@ -181,6 +187,9 @@ class session : public std::enable_shared_from_this<session> {
                     server_response head) {
     if (closed_ || stream_out_) {
       handle->mark_closed();
+      if (closed_) {
+        waiting_.reset();
+      }
       return;
     }
     stream_out_ = std::move(handle);
@@ -242,6 +251,13 @@ class session : public std::enable_shared_from_this<session> {
   }
 
   void on_read(error_code ec) {
+    // A read can complete without error after close(): the parser found a
+    // whole pipelined request already in buffer_. Serving it would set
+    // waiting_ on a closed session, and no operation would be left to
+    // release it (the leak LeakSanitizer saw at server teardown).
+    if (closed_) {
+      return;
+    }
     if (ec == bhttp::error::end_of_stream) {
       close();
       return;
@@ -378,7 +394,7 @@ class session : public std::enable_shared_from_this<session> {
     bhttp::async_write(
       stream_, *res,
       [self = shared_from_this(), res, keep_alive](error_code ec, size_t) {
-        if (ec || !keep_alive) {
+        if (ec || !keep_alive || self->closed_) {
           self->close();
           return;
         }
