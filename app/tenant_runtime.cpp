@@ -24,6 +24,7 @@
 #include <algorithm>
 #include <array>
 #include <fstream>
+#include <future>
 #include <set>
 #include <sstream>
 #include <unordered_map>
@@ -651,24 +652,19 @@ bool tenant_runtime::start_sequence() {
     std::make_unique<graph::directory_loader>(p.http, p.tokens, p.where);
   p.loader->set_rate_limit(g.directory_requests_per_second);
 
+  // The directory loads on its own thread while Connect lists its users:
+  // the two are independent and each takes seconds at 10,000 persons.
   std::vector<graph::directory_entry> licensed;
-  bool ok = retry("directory", [&]() -> std::optional<error> {
-    auto round = p.loader->load();
-    if (!round) {
-      return round.err();
-    }
-    licensed = std::move(round->licensed);
-    return std::nullopt;
+  auto directory_loaded = std::async(std::launch::async, [&] {
+    return retry("directory", [&]() -> std::optional<error> {
+      auto round = p.loader->load();
+      if (!round) {
+        return round.err();
+      }
+      licensed = std::move(round->licensed);
+      return std::nullopt;
+    });
   });
-  if (!ok) {
-    return false;
-  }
-  for (auto& e : licensed) {
-    p.directory[e.id] = std::move(e);
-  }
-  rebuild_teams_accounts();
-  logger().info("directory_loaded", {log::kv("tenant", cfg_.id),
-                                     log::kv("licensed", p.teams.size())});
 
   // Connect: credentials, signed callers, the shared rate limiter.
   aws::credentials_options ao;
@@ -688,7 +684,7 @@ bool tenant_runtime::start_sequence() {
                             static_cast<double>(c.burst)});
 
   std::vector<connect::user_summary> users;
-  ok = retry("connect users", [&]() -> std::optional<error> {
+  bool ok = retry("connect users", [&]() -> std::optional<error> {
     auto listed = connect::list_all_users(*p.connect);
     if (!listed) {
       return listed.err();
@@ -696,9 +692,15 @@ bool tenant_runtime::start_sequence() {
     users = std::move(*listed);
     return std::nullopt;
   });
-  if (!ok) {
+  if (!directory_loaded.get() || !ok) { // waits for the directory either way
     return false;
   }
+  for (auto& e : licensed) {
+    p.directory[e.id] = std::move(e);
+  }
+  rebuild_teams_accounts();
+  logger().info("directory_loaded", {log::kv("tenant", cfg_.id),
+                                     log::kv("licensed", p.teams.size())});
   rebuild_agents(users);
   directory_->on_connect_users(users);
 
