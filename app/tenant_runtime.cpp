@@ -829,6 +829,8 @@ bool tenant_runtime::start_sequence() {
   wa.session =
     graph::session_settings{g.client_id, cfg_.sync.teams_session_ttl};
   wa.graph_ids = maps.graph_of;
+  wa.on_throttled_sub_response =
+    metrics::graph_batch_throttle_counter(metrics_, cfg_.id);
   p.teams_writer = graph::spawn_presence_writer(sys_, std::move(wa));
   p.connect_writer =
     connect::spawn_connect_writer(sys_, *p.connect, maps.agent_of);
