@@ -372,6 +372,7 @@ std::vector<std::string> restart_only_changes(const config::tenant_config& a,
   check(a.graph.graph_endpoint == b.graph.graph_endpoint,
         "graph.graph_endpoint");
   check(a.graph.ca_file == b.graph.ca_file, "graph.ca_file");
+  check(a.graph.write_gather == b.graph.write_gather, "graph.write_gather");
   check(a.connect.instance_id == b.connect.instance_id, "connect.instance_id");
   check(a.connect.region == b.connect.region, "connect.region");
   check(a.connect.endpoint == b.connect.endpoint, "connect.endpoint");
@@ -829,6 +830,7 @@ bool tenant_runtime::start_sequence() {
   wa.session =
     graph::session_settings{g.client_id, cfg_.sync.teams_session_ttl};
   wa.graph_ids = maps.graph_of;
+  wa.gather_window = g.write_gather;
   wa.on_throttled_sub_response =
     metrics::graph_batch_throttle_counter(metrics_, cfg_.id);
   p.teams_writer = graph::spawn_presence_writer(sys_, std::move(wa));

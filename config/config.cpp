@@ -37,7 +37,7 @@ constexpr std::array<std::string_view, 1> store_keys = {"path"};
 constexpr std::array<std::string_view, 5> tenant_keys = {
   "id", "graph", "connect", "identity", "sync",
 };
-constexpr std::array<std::string_view, 9> graph_keys = {
+constexpr std::array<std::string_view, 10> graph_keys = {
   "tenant_id",
   "client_id",
   "client_secret_env",
@@ -47,6 +47,7 @@ constexpr std::array<std::string_view, 9> graph_keys = {
   "presence_requests_per_window",
   "presence_window",
   "directory_requests_per_second",
+  "write_gather",
 };
 constexpr std::array<std::string_view, 13> connect_keys = {
   "instance_id",
@@ -259,7 +260,11 @@ class loader {
       } else if (e.key == "shutdown_grace") {
         internal::assign(out.shutdown_grace, read_positive_duration(e));
       } else if (e.key == "read_timeout") {
-        internal::assign(out.read_timeout, read_read_timeout(e));
+        // Below a second a slow but honest client on a busy link fails;
+        // above five minutes a silent one holds a connection slot too long.
+        internal::assign(out.read_timeout,
+                         read_duration_in(e, std::chrono::seconds{1},
+                                          std::chrono::seconds{300}));
       } else {
         internal::assign(out.cors_origins, read_origins(e));
       }
@@ -396,6 +401,11 @@ class loader {
                          r_.integer(e.value, e.at, 1, 100'000));
       } else if (e.key == "presence_window") {
         internal::assign(out.presence_window, read_positive_duration(e));
+      } else if (e.key == "write_gather") {
+        // Past 10 s a write waits longer than the hold before it.
+        internal::assign(
+          out.write_gather,
+          read_duration_in(e, duration{0}, std::chrono::seconds{10}));
       } else {
         internal::assign(out.directory_requests_per_second,
                          r_.integer(e.value, e.at, 1, 10'000));
@@ -694,11 +704,8 @@ class loader {
     return d;
   }
 
-  /// Below a second a slow but honest client on a busy link fails; above
-  /// five minutes a silent one holds a connection slot for too long.
-  std::optional<duration> read_read_timeout(const entry& e) {
-    constexpr duration lo = std::chrono::seconds{1};
-    constexpr duration hi = std::chrono::seconds{300};
+  std::optional<duration> read_duration_in(const entry& e, duration lo,
+                                           duration hi) {
     auto d = r_.duration_of(e.value, e.at);
     if (d && (*d < lo || *d > hi)) {
       r_.error(e.at, format_duration(*d) + " is out of range; allowed " +

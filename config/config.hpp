@@ -83,6 +83,9 @@ struct graph_config {
   int presence_requests_per_window = 1500;
   duration presence_window = std::chrono::seconds{30};
   int directory_requests_per_second = 20;
+  /// How long the presence writer waits for more writes to fill a $batch
+  /// of 20 before it sends a smaller one.
+  duration write_gather = std::chrono::milliseconds{20};
 };
 
 /// One Amazon Connect instance and how presync reaches it.

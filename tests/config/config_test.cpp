@@ -76,6 +76,7 @@ TEST(ExampleConfig, SpellsOutExactlyTheDefaults) {
   EXPECT_EQ(e.graph.presence_window, d.graph.presence_window);
   EXPECT_EQ(e.graph.directory_requests_per_second,
             d.graph.directory_requests_per_second);
+  EXPECT_EQ(e.graph.write_gather, d.graph.write_gather);
   EXPECT_EQ(e.connect.endpoint, d.connect.endpoint);
   EXPECT_EQ(e.connect.kinesis_endpoint, d.connect.kinesis_endpoint);
   EXPECT_EQ(e.connect.sts_endpoint, d.connect.sts_endpoint);
@@ -224,6 +225,33 @@ TEST(LoadConfig, EmptyVariablesAreErrorsToo) {
   EXPECT_EQ(lines[1], "error: server.api_tokens_env: environment variable "
                       "PRESYNC_API_TOKENS holds no tokens (expected "
                       "comma-separated tokens)");
+}
+
+TEST(LoadConfig, WriteGatherTakesZeroToTenSeconds) {
+  auto load = [](std::string value) {
+    diagnostics diags;
+    auto text = std::string{minimal};
+    text.replace(text.find("      client_secret_env"), 0,
+                 "      write_gather: " + value + "\n");
+    auto config = load_config_text(text, diags, fake_env());
+    auto lines = diags.format_all();
+    return std::pair{config
+                       ? std::optional{config->tenants[0].graph.write_gather}
+                       : std::nullopt,
+                     lines.empty() ? std::string{} : lines[0]};
+  };
+
+  auto none = load("0s");
+  auto some = load("3s");
+  auto over = load("11s");
+
+  EXPECT_EQ(none.first, 0s);
+  EXPECT_EQ(some.first, 3s);
+  EXPECT_EQ(over.first, std::nullopt);
+  EXPECT_NE(over.second.find("tenants[0].graph.write_gather: 11s is out of "
+                             "range; allowed 0s..10s"),
+            std::string::npos)
+    << over.second;
 }
 
 TEST(LoadConfig, ReadTimeoutTakesOneSecondToFiveMinutes) {
