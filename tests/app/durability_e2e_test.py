@@ -20,38 +20,30 @@ burst of writes, and restarted each time on the same store. At the end:
 Usage: durability_e2e_test.py BIN_DIR KINESALITE_JS [KILLS] [SEED]
 The ctest run uses 5 kills; `make durability-long` runs more.
 """
-import json
 import os
 import random
 import signal
-import subprocess
 import sys
 import tempfile
 import time
-import urllib.error  # noqa: F401 (the shared helpers use it)
-import urllib.request  # noqa: F401
-import socket  # noqa: F401
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                "..", "support"))
+from e2e import (CLIENT_ID, call, check, control, free_port,  # noqa: E402
+                 log_events, presync_config, presync_env, ready, run_script,
+                 spawn, start_emulators, teams_session, wait_until)
 
 BIN, KINESALITE = sys.argv[1], sys.argv[2]
 KILLS = int(sys.argv[3]) if len(sys.argv) > 3 else 5
 SEED = int(sys.argv[4]) if len(sys.argv) > 4 else int(time.time())
 GRAPH_SECRET = "graph-secret-8d3b2a"
 AWS_SECRET = "aws-secret-6e1f0c"
-CLIENT_ID = "00000000-0000-0000-0000-0000000000b1"
 AGENTS = 16          # 1..8 driven from Connect, 9..16 from Teams
 MIN_HOLD = 1.0       # seconds, as in the config below
 ANSWER_WINDOW = 1.0  # a write's answer, delayed up to 300 ms, then stored
 # How late presync may see a change and write it on a busy machine (ctest
 # runs tests side by side): Kinesis and poll delays, the hold, the write.
 SLACK = 4.0
-FAILURES, PASSED, CHILDREN = [], [], []
-
-with open(os.path.join(os.path.dirname(os.path.abspath(__file__)),
-                       "run_e2e_test.py")) as f:
-    source = f.read()
-# Take the helper functions only (check .. wait_until), not main().
-helpers = source[source.index("def check("):source.index("def main(")]
-exec(helpers, globals())
 
 PROJECTION = {"Available": "Available/Available", "OnContact": "Busy/InACall",
               "Incoming": "Busy/InACall", "AfterContactWork": "Busy/InACall",
@@ -76,13 +68,9 @@ def main():
     print(f"seed {SEED}, {KILLS} kills", flush=True)
     work = tempfile.mkdtemp(prefix="presync-durability-")
     db = os.path.join(work, "state.db")
-    kport = start(["node", KINESALITE, "0"])
-    cport = start([f"{BIN}/presync-connect-emulator", "--listen",
-                   "127.0.0.1:0", "--agents", str(AGENTS), "--no-heartbeats",
-                   "--secret-access-key", AWS_SECRET, "--kinesis-endpoint",
-                   f"http://127.0.0.1:{kport}"])
-    gport = start([f"{BIN}/presync-graph-emulator", "--listen", "127.0.0.1:0",
-                   "--users", "0", "--client-secret", GRAPH_SECRET])
+    emulators = start_emulators(BIN, KINESALITE, AGENTS, GRAPH_SECRET,
+                                AWS_SECRET)
+    _, cport, gport = emulators
     agents = {a["username"]: a["id"] for a in
               control(cport, "GET", "agents")["agents"]}
     aid, gid = {}, {}
@@ -98,76 +86,33 @@ def main():
     api_port, metrics_port = free_port(), free_port()
     config = os.path.join(work, "presync.yaml")
     with open(config, "w") as f:
-        f.write(f"""
-server: {{listen: 127.0.0.1:{api_port}, shutdown_grace: 5s}}
-metrics: {{listen: 127.0.0.1:{metrics_port}}}
-store: {{path: {db}}}
-tenants:
-  - id: durability
-    graph:
-      tenant_id: 00000000-0000-0000-0000-0000000000a1
-      client_id: {CLIENT_ID}
-      client_secret_env: PRESYNC_GRAPH_SECRET
-      login_endpoint: http://127.0.0.1:{gport}
-      graph_endpoint: http://127.0.0.1:{gport}
-    connect:
-      instance_id: 00000000-0000-0000-0000-0000000000aa
-      region: us-east-1
-      endpoint: http://127.0.0.1:{cport}
-      kinesis_endpoint: http://127.0.0.1:{kport}
-      stream_name: connect-agent-events
-      requests_per_second: 20
-      burst: 20
-      agent_statuses: [Lunch, Break, Training, Meeting, TeamsCall]
-    identity: {{match_order: [upn, username]}}
-    sync:
-      min_hold: 1s
-      teams_poll_interval: 1s
-      # The load answers presync's writes within seconds on purpose; with
-      # the default 30 s window the loop guard would rightly pause them.
-      chain_window: 1s
-""")
-    env = dict(os.environ, PRESYNC_GRAPH_SECRET=GRAPH_SECRET,
-               AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY=AWS_SECRET,
-               PRESYNC_API_TOKENS="t")
-    for k in ("AWS_SESSION_TOKEN", "AWS_WEB_IDENTITY_TOKEN_FILE",
-              "AWS_CONTAINER_CREDENTIALS_FULL_URI",
-              "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI", "HTTPS_PROXY",
-              "HTTP_PROXY", "https_proxy", "http_proxy"):
-        env.pop(k, None)
+        f.write(presync_config(api_port, metrics_port, db, emulators,
+                               "durability", connect="""
+            requests_per_second: 20
+            burst: 20
+            agent_statuses: [Lunch, Break, Training, Meeting, TeamsCall]
+        """, sync="""
+            min_hold: 1s
+            teams_poll_interval: 1s
+            # The load answers presync's writes within seconds on purpose; with
+            # the default 30 s window the loop guard would rightly pause them.
+            chain_window: 1s
+        """))
+    env = presync_env(GRAPH_SECRET, AWS_SECRET, "t")
 
     runs, up = [], []  # log paths; (ready, killed) wall-clock windows
 
     def run():
         log_path = os.path.join(work, f"presync-{len(runs) + 1}.log")
         runs.append(log_path)
-        p = subprocess.Popen([f"{BIN}/presync", "run", "--config", config],
-                             env=env, stdout=open(log_path, "w"),
-                             stderr=subprocess.STDOUT)
-        CHILDREN.append(p)
-        return p
+        return spawn([f"{BIN}/presync", "run", "--config", config], env,
+                     log_path)
 
-    def ready():
-        try:
-            return call(api_port, "GET", "/readyz")[0] == 200
-        except OSError:
-            return False
-
-    def events(log_path):
-        out = []
-        for line in open(log_path).read().splitlines():
-            try:
-                out.append(json.loads(line))
-            except ValueError:
-                pass
-        return out
+    def is_ready():
+        return ready(api_port)
 
     def session(n):
-        p = control(gport, "GET", f"users/{gid[n]}/presence")
-        for s in p["sessions"]:
-            if s["sessionId"] == CLIENT_ID:
-                return f"{s['availability']}/{s['activity']}"
-        return "clear"
+        return teams_session(gport, gid[n])
 
     def agent(n):
         return control(cport, "GET", f"agents/{aid[n]}")
@@ -244,7 +189,7 @@ tenants:
     # when the writes of a burst are on their way (slow answers keep them
     # in flight).
     p = run()
-    wait_until("the first start gets ready", ready, 60)
+    wait_until("the first start gets ready", is_ready, 60)
     for k in range(KILLS):
         started = time.time()
         up.append([started, None])
@@ -282,7 +227,7 @@ tenants:
         # Changes made while presync is down reach it after the restart.
         load(rng.uniform(0.5, 2))
         p = run()
-        if not wait_until(f"restart {k + 1} gets ready", ready, 60):
+        if not wait_until(f"restart {k + 1} gets ready", is_ready, 60):
             return
     up.append([time.time(), None])
     load(5)
@@ -340,7 +285,7 @@ tenants:
     kills = [b for a, b in up if b is not None][:KILLS]
     doubted = {}  # person -> restart times at which it was in doubt
     for k, path in zip(kills, runs[1:]):
-        for e in events(path):
+        for e in log_events(path):
             if e["event"] == "teams_session_in_doubt":
                 doubted.setdefault(e["person"], []).append(k)
     writes = [w for w in control(gport, "GET", "writes")["writes"]
@@ -432,7 +377,7 @@ tenants:
 
     # Every restart resumed every person from the store.
     for path in runs[1:]:
-        resumed = [e for e in events(path) if e["event"] == "state_resumed"]
+        resumed = log_events(path, "state_resumed")
         check(resumed and resumed[0]["resumed"] == AGENTS and
               resumed[0]["unusable_records"] == 0,
               f"{os.path.basename(path)}: every person resumed "
@@ -441,16 +386,4 @@ tenants:
     check(p.wait(timeout=30) == 0, "SIGTERM exits 0 at the end")
 
 
-try:
-    main()
-finally:
-    for c in CHILDREN:
-        if c.poll() is None:
-            c.terminate()
-            try:
-                c.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                c.kill()
-print(f"durability_e2e (seed {SEED}): {len(PASSED)} passed, "
-      f"{len(FAILURES)} failed")
-sys.exit(1 if FAILURES else 0)
+run_script(main, f"durability_e2e (seed {SEED})")

@@ -13,83 +13,26 @@ Waits poll for a condition with a deadline; nothing sleeps to synchronise.
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
-import time
-import urllib.error
-import urllib.request
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                "..", "support"))
+from e2e import (call, call_if_up, check, control, free_port,  # noqa: E402
+                 presync_config, presync_env, run_script, spawn,
+                 start_emulators, teams_session, wait_until)
 
 BIN, KINESALITE = sys.argv[1], sys.argv[2]
 GRAPH_SECRET = "graph-secret-4f1e9a"
 AWS_SECRET = "aws-secret-7c2d0b"
 API_TOKEN = "api-token-93be51"
-CLIENT_ID = "00000000-0000-0000-0000-0000000000b1"
-FAILURES = []
-PASSED = []
-CHILDREN = []
-
-
-def check(cond, what):
-    print(("ok   " if cond else "FAIL ") + what, flush=True)
-    (PASSED if cond else FAILURES).append(what)
-
-
-def start(argv, **kw):
-    p = subprocess.Popen(argv, stdout=subprocess.PIPE, text=True, **kw)
-    CHILDREN.append(p)
-    line = p.stdout.readline().strip()
-    if not line.startswith("listening "):
-        raise SystemExit(f"{argv[0]} did not start: {line!r}")
-    return int(line.rsplit(":", 1)[1])
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def call(port, method, path, body=None, headers=None):
-    data = None if body is None else json.dumps(body).encode()
-    req = urllib.request.Request(f"http://127.0.0.1:{port}{path}", data=data,
-                                 method=method, headers=headers or {})
-    try:
-        with urllib.request.urlopen(req, timeout=10) as r:
-            text = r.read().decode()
-            return r.status, text
-    except urllib.error.HTTPError as e:
-        return e.code, e.read().decode()
-
-
-def control(port, method, path, body=None):
-    status, text = call(port, method, "/_control/" + path, body)
-    if status >= 300:
-        raise SystemExit(f"control {method} {path}: {status} {text}")
-    return json.loads(text) if text else None
-
-
-def wait_until(what, pred, seconds=30):
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if pred():
-            check(True, what)
-            return True
-        time.sleep(0.1)
-    check(False, what + f" (not within {seconds} s)")
-    return False
 
 
 def main():
     work = tempfile.mkdtemp(prefix="presync-run-e2e-")
-    kport = start(["node", KINESALITE, "0"])
-    cport = start([f"{BIN}/presync-connect-emulator", "--listen",
-                   "127.0.0.1:0", "--agents", "4", "--no-heartbeats",
-                   "--secret-access-key", AWS_SECRET, "--kinesis-endpoint",
-                   f"http://127.0.0.1:{kport}"])
-    gport = start([f"{BIN}/presync-graph-emulator", "--listen", "127.0.0.1:0",
-                   "--users", "0", "--client-secret", GRAPH_SECRET])
+    emulators = start_emulators(BIN, KINESALITE, 4, GRAPH_SECRET, AWS_SECRET)
+    _, cport, gport = emulators
 
     agents = {a["username"]: a for a in control(cport, "GET", "agents")["agents"]}
     graph = {}
@@ -110,41 +53,17 @@ def main():
     api_port, metrics_port = free_port(), free_port()
     config = os.path.join(work, "presync.yaml")
     with open(config, "w") as f:
-        f.write(f"""
-server: {{listen: 127.0.0.1:{api_port}, shutdown_grace: 5s}}
-metrics: {{listen: 127.0.0.1:{metrics_port}}}
-store: {{path: {work}/presync.db}}
-tenants:
-  - id: e2e
-    graph:
-      tenant_id: 00000000-0000-0000-0000-0000000000a1
-      client_id: {CLIENT_ID}
-      client_secret_env: PRESYNC_GRAPH_SECRET
-      login_endpoint: http://127.0.0.1:{gport}
-      graph_endpoint: http://127.0.0.1:{gport}
-    connect:
-      instance_id: 00000000-0000-0000-0000-0000000000aa
-      region: us-east-1
-      endpoint: http://127.0.0.1:{cport}
-      kinesis_endpoint: http://127.0.0.1:{kport}
-      stream_name: connect-agent-events
-      outbound_contact_flow_id: 00000000-0000-0000-0000-0000000000d1
-      outbound_queue_id: 00000000-0000-0000-0000-0000000000e1
-      agent_statuses: [Lunch, Break, Training, Meeting, TeamsCall]
-    identity: {{match_order: [upn, username]}}
-    sync:
-      min_hold: 2s
-      teams_poll_interval: 1s
-      directory_interval: 2s
-""")
-    env = dict(os.environ, PRESYNC_GRAPH_SECRET=GRAPH_SECRET,
-               AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY=AWS_SECRET,
-               PRESYNC_API_TOKENS=API_TOKEN)
-    for k in ("AWS_SESSION_TOKEN", "AWS_WEB_IDENTITY_TOKEN_FILE",
-              "AWS_CONTAINER_CREDENTIALS_FULL_URI",
-              "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI", "HTTPS_PROXY",
-              "HTTP_PROXY", "https_proxy", "http_proxy"):
-        env.pop(k, None)
+        f.write(presync_config(api_port, metrics_port, f"{work}/presync.db",
+                               emulators, "e2e", connect="""
+            outbound_contact_flow_id: 00000000-0000-0000-0000-0000000000d1
+            outbound_queue_id: 00000000-0000-0000-0000-0000000000e1
+            agent_statuses: [Lunch, Break, Training, Meeting, TeamsCall]
+        """, sync="""
+            min_hold: 2s
+            teams_poll_interval: 1s
+            directory_interval: 2s
+        """))
+    env = presync_env(GRAPH_SECRET, AWS_SECRET, API_TOKEN)
 
     # A broken config starts nothing and names the problem's path.
     bad = os.path.join(work, "bad.yaml")
@@ -157,17 +76,12 @@ tenants:
           "the error names tenants[0].sync.min_hold")
 
     log_path = os.path.join(work, "presync.log")
-    log = open(log_path, "w")
-    presync = subprocess.Popen([f"{BIN}/presync", "run", "--config", config],
-                               env=env, stdout=log, stderr=subprocess.STDOUT)
-    CHILDREN.append(presync)
+    presync = spawn([f"{BIN}/presync", "run", "--config", config], env,
+                    log_path)
 
     def status(path, token=API_TOKEN):
         headers = {"Authorization": f"Bearer {token}"} if token else {}
-        try:
-            return call(api_port, "GET", path, headers=headers)
-        except (ConnectionError, urllib.error.URLError):
-            return 0, ""
+        return call_if_up(api_port, "GET", path, headers=headers)
 
     wait_until("/readyz answers 200", lambda: status("/readyz")[0] == 200, 60)
     check(status("/healthz")[0] == 200, "/healthz answers 200")
@@ -184,11 +98,7 @@ tenants:
           "/v1 with a wrong token is 401")
 
     def session(n):
-        p = control(gport, "GET", f"users/{graph[n]}/presence")
-        for s in p["sessions"]:
-            if s["sessionId"] == CLIENT_ID:
-                return f"{s['availability']}/{s['activity']}"
-        return "clear"
+        return teams_session(gport, graph[n])
 
     def agent_status(n):
         return control(cport, "GET", f"agents/{agent[n]}")["status"]["name"]
@@ -306,7 +216,6 @@ tenants:
     except subprocess.TimeoutExpired:
         rc = None
     check(rc == 0, "SIGTERM exits 0")
-    log.close()
     text = open(log_path).read()
     lines = [json.loads(l) for l in text.splitlines() if l.strip()]
     check(all({"ts", "level", "component", "event"} <= set(l) for l in lines),
@@ -318,15 +227,4 @@ tenants:
               "no secret in the log, the metrics or any API answer")
 
 
-try:
-    main()
-finally:
-    for p in CHILDREN:
-        if p.poll() is None:
-            p.terminate()
-            try:
-                p.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                p.kill()
-print(f"run_e2e: {len(PASSED)} passed, {len(FAILURES)} failed")
-sys.exit(1 if FAILURES else 0)
+run_script(main, "run_e2e")

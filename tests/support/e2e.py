@@ -2,6 +2,12 @@
 `presync run` on 127.0.0.1, their control APIs, the metrics page, the JSON
 log and the process's memory.
 
+The plain functions serve the scripts that start their own processes
+(tests/app/*_e2e_test.py, tests/ops/live_metrics_test.py,
+bench/restart_bench.py); `Stack` serves the storms. A script counts its
+checks here (`check`, `wait_until`, `summary`) and registers what it
+starts, so that `run_script` stops every child however the script ends.
+
 Everything here talks to loopback only and waits by polling a condition
 with a deadline (`wait_for`); nothing sleeps to synchronise.
 """
@@ -10,7 +16,9 @@ import os
 import re
 import socket
 import subprocess
+import sys
 import tempfile
+import textwrap
 import time
 import urllib.error
 import urllib.request
@@ -47,16 +55,92 @@ def wait_for(pred, seconds, step=0.1):
         time.sleep(step)
 
 
-def call(port, method, path, body=None, headers=None, timeout=10):
-    """One HTTP exchange with 127.0.0.1:`port`; returns (status, text)."""
-    data = None if body is None else json.dumps(body).encode()
+def exchange(port, method, path, body=None, headers=None, timeout=10,
+             raw=None):
+    """One HTTP exchange with 127.0.0.1:`port`; sends `raw` bytes as they
+    are, else `body` as JSON; returns (status, text, response headers)."""
+    data = raw if raw is not None else (
+        None if body is None else json.dumps(body).encode())
     req = urllib.request.Request(f"http://127.0.0.1:{port}{path}", data=data,
                                  method=method, headers=headers or {})
     try:
         with urllib.request.urlopen(req, timeout=timeout) as r:
-            return r.status, r.read().decode()
+            return r.status, r.read().decode(), dict(r.headers)
     except urllib.error.HTTPError as e:
-        return e.code, e.read().decode()
+        return e.code, e.read().decode(), dict(e.headers)
+
+
+def call(port, method, path, body=None, headers=None, timeout=10):
+    """One HTTP exchange with 127.0.0.1:`port`; returns (status, text)."""
+    status, text, _ = exchange(port, method, path, body, headers, timeout)
+    return status, text
+
+
+def call_if_up(port, method, path, body=None, headers=None):
+    """Like `call`, but (0, "") when nothing answers on `port`: for polls
+    that run while a server starts or stops."""
+    try:
+        return call(port, method, path, body, headers)
+    except (ConnectionError, urllib.error.URLError, socket.timeout):
+        return 0, ""
+
+
+def ready(api_port):
+    """Tells whether presync's /readyz on `api_port` answers 200."""
+    try:
+        return call(api_port, "GET", "/readyz")[0] == 200
+    except OSError:
+        return False
+
+
+class ControlError(RuntimeError):
+    pass
+
+
+def control(port, method, path, body=None, timeout=10):
+    """Calls an emulator's (or kinesalite's) /_control API; returns the
+    parsed answer and raises ControlError on a status of 300 or more."""
+    status, text = call(port, method, "/_control/" + path, body,
+                        timeout=timeout)
+    if status >= 300:
+        raise ControlError(f"control {method} {path}: {status} {text}")
+    return json.loads(text) if text else None
+
+
+def teams_session(graph_port, user_id):
+    """Returns presync's presence session on a Teams user of the Graph
+    emulator as "Availability/Activity", or "clear" when it has none."""
+    p = control(graph_port, "GET", f"users/{user_id}/presence")
+    for s in p["sessions"]:
+        if s["sessionId"] == CLIENT_ID:
+            return f"{s['availability']}/{s['activity']}"
+    return "clear"
+
+
+def presync_env(graph_secret, aws_secret, api_tokens, **extra):
+    """The environment of `presync run`: its secrets (plus `extra`), and
+    none of the variables that would send its calls elsewhere."""
+    env = dict(os.environ, PRESYNC_GRAPH_SECRET=graph_secret,
+               AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY=aws_secret,
+               PRESYNC_API_TOKENS=api_tokens, **extra)
+    for k in _FOREIGN_ENV:
+        env.pop(k, None)
+    return env
+
+
+def log_events(log_path, event=None):
+    """Returns the JSON lines of a presync log (all, or those of `event`),
+    passing over any line that is not JSON."""
+    out = []
+    with open(log_path) as f:
+        for line in f:
+            try:
+                e = json.loads(line)
+            except ValueError:
+                continue
+            if event is None or e.get("event") == event:
+                out.append(e)
+    return out
 
 
 def parse_metrics(text):
@@ -100,19 +184,145 @@ class Child:
         self.port = int(line.rsplit(":", 1)[1])
 
     def stop(self):
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        end_process(self.proc)
         if self.log:
             self.log.close()
 
 
-class ControlError(RuntimeError):
-    pass
+def end_process(proc, timeout=10):
+    """Stops `proc` with SIGTERM, or SIGKILL after `timeout` seconds."""
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+# -- what a script checks and starts ------------------------------------------
+
+PASSED = []
+FAILURES = []
+_CHILDREN = []  # every process a script started, stopped by run_script
+
+
+def check(cond, what):
+    """Prints `what` as ok or FAIL and counts it."""
+    print(("ok   " if cond else "FAIL ") + what, flush=True)
+    (PASSED if cond else FAILURES).append(what)
+
+
+def wait_until(what, pred, seconds=30, step=0.1, tolerate=()):
+    """Polls `pred` until it returns a true value or `seconds` pass, and
+    counts the outcome as the check `what`. An exception of a type in
+    `tolerate` counts as "not yet". Returns the value, or None."""
+    def attempt():
+        try:
+            return pred()
+        except tolerate:
+            return None
+
+    value = wait_for(attempt, seconds, step)
+    if value:
+        check(True, what)
+    else:
+        check(False, what + f" (not within {seconds} s)")
+    return value
+
+
+def summary(name):
+    """Prints the count of checks under `name`; returns the exit status."""
+    print(f"{name}: {len(PASSED)} passed, {len(FAILURES)} failed")
+    return 1 if FAILURES else 0
+
+
+def start(argv):
+    """Starts a child that prints `listening HOST:PORT` (its stderr goes
+    to ours); returns the port. Ends the script when it does not start."""
+    try:
+        child = Child(argv)
+    except RuntimeError as e:
+        raise SystemExit(str(e))
+    _CHILDREN.append(child.proc)
+    return child.port
+
+
+def spawn(argv, env, log_path):
+    """Starts `argv` with its stdout and stderr in `log_path`."""
+    with open(log_path, "w") as log:
+        proc = subprocess.Popen(argv, env=env, stdout=log,
+                                stderr=subprocess.STDOUT)
+    _CHILDREN.append(proc)
+    return proc
+
+
+def start_emulators(bin_dir, kinesalite_js, agents, graph_secret,
+                    aws_secret=None, graph_args=()):
+    """Starts kinesalite and the Connect emulator with `agents` agents,
+    then the Graph emulator with no users; `aws_secret` None keeps the
+    Connect emulator's default. Returns (kinesis, connect, graph) ports."""
+    kport = start(["node", kinesalite_js, "0"])
+    secret = [] if aws_secret is None else ["--secret-access-key", aws_secret]
+    cport = start([f"{bin_dir}/presync-connect-emulator", "--listen",
+                   "127.0.0.1:0", "--agents", str(agents), "--no-heartbeats",
+                   *secret, "--kinesis-endpoint", f"http://127.0.0.1:{kport}"])
+    gport = start([f"{bin_dir}/presync-graph-emulator", "--listen",
+                   "127.0.0.1:0", "--users", "0", "--client-secret",
+                   graph_secret, *graph_args])
+    return kport, cport, gport
+
+
+def _block(text, indent):
+    """YAML lines of `text`, dedented, then indented by `indent` spaces."""
+    lines = textwrap.dedent(text).strip("\n")
+    return textwrap.indent(lines, " " * indent) + "\n" if lines else ""
+
+
+def presync_config(api_port, metrics_port, store_path, emulators, tenant,
+                   connect="", sync="", graph="", server="", sections="",
+                   identity="{match_order: [upn, username]}",
+                   shutdown_grace="5s"):
+    """A one-tenant config of `presync run` against `emulators` (the ports
+    start_emulators returns). `connect`, `sync`, `graph`, `server` are YAML
+    keys added to those sections, `sections` whole top-level sections.
+    The `sync` section comes last, so a caller may append keys to it."""
+    kport, cport, gport = emulators
+    return f"""
+server:
+  listen: 127.0.0.1:{api_port}
+  shutdown_grace: {shutdown_grace}
+{_block(server, 2)}metrics: {{listen: 127.0.0.1:{metrics_port}}}
+store: {{path: {store_path}}}
+{_block(sections, 0)}tenants:
+  - id: {tenant}
+    graph:
+      tenant_id: {GRAPH_TENANT}
+      client_id: {CLIENT_ID}
+      client_secret_env: PRESYNC_GRAPH_SECRET
+      login_endpoint: http://127.0.0.1:{gport}
+      graph_endpoint: http://127.0.0.1:{gport}
+{_block(graph, 6)}    connect:
+      instance_id: {INSTANCE_ID}
+      region: us-east-1
+      endpoint: http://127.0.0.1:{cport}
+      kinesis_endpoint: http://127.0.0.1:{kport}
+      stream_name: {STREAM}
+{_block(connect, 6)}    identity: {identity}
+    sync:
+{_block(sync, 6)}"""
+
+
+def run_script(main, name=None):
+    """Runs `main`, stops every child it started however it ends, then
+    exits with the count of checks under `name` (none when None)."""
+    try:
+        main()
+    finally:
+        for proc in _CHILDREN:
+            end_process(proc)
+    if name is not None:
+        sys.exit(summary(name))
 
 
 class Stack:
@@ -185,46 +395,22 @@ class Stack:
                 "userPrincipalName": upn})["id"])
 
     def config_text(self):
-        w = self.work
-        sync = "\n".join("      " + l for l in self.sync.strip().splitlines())
-        return f"""
-server: {{listen: 127.0.0.1:{self.api_port}, shutdown_grace: 10s}}
-metrics: {{listen: 127.0.0.1:{self.metrics_port}}}
-log: {{level: info}}
-store: {{path: {w}/presync.db}}
-tenants:
-  - id: e2e
-    graph:
-      tenant_id: {GRAPH_TENANT}
-      client_id: {CLIENT_ID}
-      client_secret_env: PRESYNC_GRAPH_SECRET
-      login_endpoint: http://127.0.0.1:{self.graph_emu.port}
-      graph_endpoint: http://127.0.0.1:{self.graph_emu.port}
-    connect:
-      instance_id: {INSTANCE_ID}
-      region: us-east-1
-      endpoint: http://127.0.0.1:{self.connect_emu.port}
-      kinesis_endpoint: http://127.0.0.1:{self.kinesis.port}
-      stream_name: {STREAM}
-      outbound_contact_flow_id: 00000000-0000-0000-0000-0000000000d1
-      outbound_queue_id: 33333333-3333-4333-8333-333333333334
-      agent_statuses: [Lunch, Break, Training, Meeting, TeamsCall]
-    identity: {{match_order: [upn, username]}}
-    sync:
-{sync}
-"""
+        return presync_config(
+            self.api_port, self.metrics_port, f"{self.work}/presync.db",
+            (self.kinesis.port, self.connect_emu.port, self.graph_emu.port),
+            "e2e", shutdown_grace="10s", sections="log: {level: info}",
+            connect="""
+                outbound_contact_flow_id: 00000000-0000-0000-0000-0000000000d1
+                outbound_queue_id: 33333333-3333-4333-8333-333333333334
+                agent_statuses: [Lunch, Break, Training, Meeting, TeamsCall]
+            """, sync=self.sync)
 
     def start_presync(self, ready_within=90):
         self.api_port, self.metrics_port = free_port(), free_port()
         self.config_path = os.path.join(self.work, "presync.yaml")
         with open(self.config_path, "w") as f:
             f.write(self.config_text())
-        env = dict(os.environ, PRESYNC_GRAPH_SECRET=self.graph_secret,
-                   AWS_ACCESS_KEY_ID="testing",
-                   AWS_SECRET_ACCESS_KEY=self.aws_secret,
-                   PRESYNC_API_TOKENS=self.api_token)
-        for k in _FOREIGN_ENV:
-            env.pop(k, None)
+        env = presync_env(self.graph_secret, self.aws_secret, self.api_token)
         self._log = open(self.log_path, "w")
         self.presync = subprocess.Popen(
             [f"{self.bin}/presync", "run", "--config", self.config_path],
@@ -256,27 +442,18 @@ tenants:
 
     # -- control APIs -------------------------------------------------------
 
-    def _control(self, port, method, path, body=None):
-        status, text = call(port, method, "/_control/" + path, body)
-        if status >= 300:
-            raise ControlError(f"control {method} {path}: {status} {text}")
-        return json.loads(text) if text else None
-
     def graph(self, method, path, body=None):
-        return self._control(self.graph_emu.port, method, path, body)
+        return control(self.graph_emu.port, method, path, body)
 
     def connect(self, method, path, body=None):
-        return self._control(self.connect_emu.port, method, path, body)
+        return control(self.connect_emu.port, method, path, body)
 
     def kinesis_control(self, method, path, body=None):
-        return self._control(self.kinesis.port, method, path, body)
+        return control(self.kinesis.port, method, path, body)
 
     def api(self, path, token=True):
         headers = {"Authorization": f"Bearer {self.api_token}"} if token else {}
-        try:
-            return call(self.api_port, "GET", path, headers=headers)
-        except (ConnectionError, urllib.error.URLError, socket.timeout):
-            return 0, ""
+        return call_if_up(self.api_port, "GET", path, headers=headers)
 
     def metrics(self):
         status, text = call(self.metrics_port, "GET", "/metrics")
