@@ -23,7 +23,12 @@ import tempfile
 import time
 import urllib.error
 import urllib.parse
-import urllib.request
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                "..", "support"))
+from e2e import (FAILURES, PASSED, check, control, exchange,  # noqa: E402
+                 free_port, presync_config, presync_env, run_script, spawn,
+                 start_emulators, wait_until)
 
 BIN, KINESALITE, ARTEFACTS = sys.argv[1], sys.argv[2], sys.argv[3]
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -33,62 +38,9 @@ API_TOKEN = "api-token-6d21f8"
 ORIGIN = "http://desk.example.test"
 FLOW = "00000000-0000-0000-0000-0000000000d1"
 QUEUE = "33333333-3333-4333-8333-333333333334"
-FAILURES = []
-PASSED = []
-CHILDREN = []
-
-
-def check(cond, what):
-    print(("ok   " if cond else "FAIL ") + what, flush=True)
-    (PASSED if cond else FAILURES).append(what)
-
-
-def start(argv, **kw):
-    p = subprocess.Popen(argv, stdout=subprocess.PIPE, text=True, **kw)
-    CHILDREN.append(p)
-    line = p.stdout.readline().strip()
-    if not line.startswith("listening "):
-        raise SystemExit(f"{argv[0]} did not start: {line!r}")
-    return int(line.rsplit(":", 1)[1])
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def call(port, method, path, body=None, headers=None, raw=None):
-    data = raw if raw is not None else (
-        None if body is None else json.dumps(body).encode())
-    req = urllib.request.Request(f"http://127.0.0.1:{port}{path}", data=data,
-                                 method=method, headers=headers or {})
-    try:
-        with urllib.request.urlopen(req, timeout=10) as r:
-            return r.status, r.read().decode(), dict(r.headers)
-    except urllib.error.HTTPError as e:
-        return e.code, e.read().decode(), dict(e.headers)
-
-
-def control(port, method, path, body=None):
-    status, text, _ = call(port, method, "/_control/" + path, body)
-    if status >= 300:
-        raise SystemExit(f"control {method} {path}: {status} {text}")
-    return json.loads(text) if text else None
-
-
-def wait_until(what, pred, seconds=30):
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        try:
-            if pred():
-                check(True, what)
-                return True
-        except (ConnectionError, urllib.error.URLError, ValueError):
-            pass
-        time.sleep(0.1)
-    check(False, what + f" (not within {seconds} s)")
-    return False
+# What a poll of the API may meet while presync starts or a list is still
+# empty: it means "not yet", not a failure.
+NOT_YET = (ConnectionError, urllib.error.URLError, ValueError)
 
 
 def sse_open(port, path, last_id=None):
@@ -141,13 +93,8 @@ def sse_events(reader, want, seconds=20):
 def main():
     os.makedirs(ARTEFACTS, exist_ok=True)
     work = tempfile.mkdtemp(prefix="presync-ui-e2e-")
-    kport = start(["node", KINESALITE, "0"])
-    cport = start([f"{BIN}/presync-connect-emulator", "--listen",
-                   "127.0.0.1:0", "--agents", "0", "--no-heartbeats",
-                   "--secret-access-key", AWS_SECRET, "--kinesis-endpoint",
-                   f"http://127.0.0.1:{kport}"])
-    gport = start([f"{BIN}/presync-graph-emulator", "--listen", "127.0.0.1:0",
-                   "--users", "0", "--client-secret", GRAPH_SECRET])
+    emulators = start_emulators(BIN, KINESALITE, 0, GRAPH_SECRET, AWS_SECRET)
+    _, cport, gport = emulators
 
     # Four desk-phone agents with direct numbers libphonenumber accepts.
     agent = {}
@@ -183,47 +130,22 @@ def main():
     api_port, metrics_port = free_port(), free_port()
     config = os.path.join(work, "presync.yaml")
     with open(config, "w") as f:
-        f.write(f"""
-server:
-  listen: 127.0.0.1:{api_port}
-  shutdown_grace: 5s
-  cors_origins: ["{ORIGIN}"]
-metrics: {{listen: 127.0.0.1:{metrics_port}}}
-store: {{path: {work}/presync.db}}
-tenants:
-  - id: e2e
-    graph:
-      tenant_id: 00000000-0000-0000-0000-0000000000a1
-      client_id: 00000000-0000-0000-0000-0000000000b1
-      client_secret_env: PRESYNC_GRAPH_SECRET
-      login_endpoint: http://127.0.0.1:{gport}
-      graph_endpoint: http://127.0.0.1:{gport}
-    connect:
-      instance_id: 00000000-0000-0000-0000-0000000000aa
-      region: us-east-1
-      endpoint: http://127.0.0.1:{cport}
-      kinesis_endpoint: http://127.0.0.1:{kport}
-      stream_name: connect-agent-events
-      outbound_contact_flow_id: {FLOW}
-      outbound_queue_id: {QUEUE}
-      did_mapping_file: {mapping}
-      requests_per_second: 10
-      burst: 10
-      agent_statuses: [Lunch, Break, Training, Meeting, TeamsCall]
-    identity: {{match_order: [upn, username]}}
-    sync:
-      min_hold: 1s
-      teams_poll_interval: 1s
-      directory_interval: 2s
-""")
-    env = dict(os.environ, PRESYNC_GRAPH_SECRET=GRAPH_SECRET,
-               AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY=AWS_SECRET,
-               PRESYNC_API_TOKENS=API_TOKEN)
-    for k in ("AWS_SESSION_TOKEN", "AWS_WEB_IDENTITY_TOKEN_FILE",
-              "AWS_CONTAINER_CREDENTIALS_FULL_URI",
-              "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI", "HTTPS_PROXY",
-              "HTTP_PROXY", "https_proxy", "http_proxy"):
-        env.pop(k, None)
+        f.write(presync_config(api_port, metrics_port, f"{work}/presync.db",
+                               emulators, "e2e", server=f"""
+            cors_origins: ["{ORIGIN}"]
+        """, connect=f"""
+            outbound_contact_flow_id: {FLOW}
+            outbound_queue_id: {QUEUE}
+            did_mapping_file: {mapping}
+            requests_per_second: 10
+            burst: 10
+            agent_statuses: [Lunch, Break, Training, Meeting, TeamsCall]
+        """, sync="""
+            min_hold: 1s
+            teams_poll_interval: 1s
+            directory_interval: 2s
+        """))
+    env = presync_env(GRAPH_SECRET, AWS_SECRET, API_TOKEN)
 
     # check-config validates the direct-number file line by line.
     bad_map = os.path.join(work, "bad.csv")
@@ -238,16 +160,15 @@ tenants:
           "line 2" in r.stdout, "check-config names the bad mapping line")
 
     log_path = os.path.join(work, "presync.log")
-    log = open(log_path, "w")
-    presync = subprocess.Popen([f"{BIN}/presync", "run", "--config", config],
-                               env=env, stdout=log, stderr=subprocess.STDOUT)
-    CHILDREN.append(presync)
+    presync = spawn([f"{BIN}/presync", "run", "--config", config], env,
+                    log_path)
     auth = {"Authorization": f"Bearer {API_TOKEN}"}
 
     def get(path, headers=auth):
-        return call(api_port, "GET", path, headers=headers)
+        return exchange(api_port, "GET", path, headers=headers)
 
-    wait_until("/readyz answers 200", lambda: get("/readyz")[0] == 200, 60)
+    wait_until("/readyz answers 200", lambda: get("/readyz")[0] == 200, 60,
+               tolerate=NOT_YET)
 
     def directory(query=""):
         status, text, _ = get("/v1/tenants/e2e/directory" + query)
@@ -257,7 +178,8 @@ tenants:
     def described():
         d = directory("?q=bo%20agent")
         return d and d["people"] and d["people"][0]["dialable"]
-    wait_until("Connect phone settings are read after start", described, 60)
+    wait_until("Connect phone settings are read after start", described, 60,
+               tolerate=NOT_YET)
 
     d = directory()
     by_name = {p["display_name"]: p for p in d["people"]}
@@ -316,7 +238,8 @@ tenants:
         control(gport, "PUT", f"users/{olivia}/teams-client",
                 {"availability": "Away", "activity": "Away"})
         wait_until("the directory shows the later change", lambda: directory(
-            "?q=olivia")["people"][0]["state"]["presence"] == "away")
+            "?q=olivia")["people"][0]["state"]["presence"] == "away",
+            tolerate=NOT_YET)
         stream, reader = sse_open(api_port, "/v1/tenants/e2e/directory/events",
                                   first_id)
         sse_head(reader)
@@ -350,7 +273,7 @@ tenants:
             "Available/Available" and any(
                 e["decision"] == "propagated" for e in body["journal"])
     wait_until("a person's journal shows the propagated login",
-               journal_has_propagated)
+               journal_has_propagated, tolerate=NOT_YET)
     check(get("/v1/tenants/e2e/people/nobody")[0] == 404,
           "an unknown person is 404")
     unauth_known = get(f"/v1/tenants/e2e/people/{ada}", {})
@@ -373,21 +296,21 @@ tenants:
           "presync explain finds the service from --config")
 
     # Click-to-dial.
-    status, text, _ = call(api_port, "POST", "/v1/tenants/e2e/calls", {
+    status, text, _ = exchange(api_port, "POST", "/v1/tenants/e2e/calls", {
         "agent": agent[2]["username"], "person": by_name["Nora Nophone"]["id"]},
         {**auth, "Content-Type": "application/json"})
     check(status == 422 and json.loads(text)["reason"],
           "calling someone without a number is refused with a reason")
-    status, text, _ = call(api_port, "POST", "/v1/tenants/e2e/calls",
+    status, text, _ = exchange(api_port, "POST", "/v1/tenants/e2e/calls",
                            raw=b"{not json",
                            headers={**auth, "Content-Type": "application/json"})
     check(status == 400 and json.loads(text)["field"] == "body",
           "a body that is not JSON is 400")
     body = {"agent": agent[2]["username"], "person": olivia,
             "client_token": "e2e-token-1"}
-    status, text, _ = call(api_port, "POST", "/v1/tenants/e2e/calls", body,
+    status, text, _ = exchange(api_port, "POST", "/v1/tenants/e2e/calls", body,
                            {**auth, "Content-Type": "application/json"})
-    again = call(api_port, "POST", "/v1/tenants/e2e/calls", body,
+    again = exchange(api_port, "POST", "/v1/tenants/e2e/calls", body,
                  {**auth, "Content-Type": "application/json"})
     calls = control(cport, "GET", "outbound-calls")["calls"]
     mine = [c for c in calls if c["client_token"] == "e2e-token-1"]
@@ -418,12 +341,12 @@ tenants:
           "a number that is no number is 400")
 
     # CORS for the configured origin only.
-    status, _, headers = call(api_port, "OPTIONS", "/v1/tenants/e2e/calls",
+    status, _, headers = exchange(api_port, "OPTIONS", "/v1/tenants/e2e/calls",
                               headers={"Origin": ORIGIN,
                                        "Access-Control-Request-Method": "POST"})
     check(status == 204 and headers.get("Access-Control-Allow-Origin") ==
           ORIGIN, "the configured origin passes the preflight")
-    status, _, _ = call(api_port, "OPTIONS", "/v1/tenants/e2e/calls",
+    status, _, _ = exchange(api_port, "OPTIONS", "/v1/tenants/e2e/calls",
                         headers={"Origin": "http://evil.example",
                                  "Access-Control-Request-Method": "POST"})
     check(status == 403, "another origin is refused")
@@ -450,21 +373,9 @@ tenants:
 
     presync.terminate()
     presync.wait(timeout=20)
-    log.close()
     text = open(log_path).read()
     check(API_TOKEN not in text and "+14255550199" not in text,
           "no token and no full phone number in the log")
 
 
-try:
-    main()
-finally:
-    for p in CHILDREN:
-        if p.poll() is None:
-            p.terminate()
-            try:
-                p.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                p.kill()
-print(f"ui_e2e: {len(PASSED)} passed, {len(FAILURES)} failed")
-sys.exit(1 if FAILURES else 0)
+run_script(main, "ui_e2e")
