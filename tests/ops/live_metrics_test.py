@@ -21,104 +21,36 @@ Waits poll for a condition with a deadline; nothing sleeps to synchronise.
 import json
 import os
 import pathlib
-import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.error
 import urllib.parse
-import urllib.request
 
 BIN, KINESALITE = sys.argv[1], sys.argv[2]
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "tests/ops"))
+sys.path.insert(0, str(ROOT / "tests/support"))
 import check_dashboards  # noqa: E402  (expressions of the dashboards)
+from e2e import (call_if_up, check, control, free_port,  # noqa: E402
+                 metric_values, parse_metrics, presync_config, presync_env,
+                 run_script, spawn, start_emulators, wait_until)
 
 GRAPH_SECRET = "graph-secret-5d0c2e"
 AWS_SECRET = "aws-secret-1b7f44"
-CLIENT_ID = "00000000-0000-0000-0000-0000000000b1"
-FAILURES = []
-PASSED = []
-CHILDREN = []
-
-
-def check(cond, what):
-    print(("ok   " if cond else "FAIL ") + what, flush=True)
-    (PASSED if cond else FAILURES).append(what)
-
-
-def start(argv, **kw):
-    p = subprocess.Popen(argv, stdout=subprocess.PIPE, text=True, **kw)
-    CHILDREN.append(p)
-    line = p.stdout.readline().strip()
-    if not line.startswith("listening "):
-        raise SystemExit(f"{argv[0]} did not start: {line!r}")
-    return int(line.rsplit(":", 1)[1])
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def http(port, method, path, body=None):
-    data = None if body is None else json.dumps(body).encode()
-    req = urllib.request.Request(f"http://127.0.0.1:{port}{path}", data=data,
-                                 method=method)
-    try:
-        with urllib.request.urlopen(req, timeout=10) as r:
-            return r.status, r.read().decode()
-    except urllib.error.HTTPError as e:
-        return e.code, e.read().decode()
-    except (ConnectionError, urllib.error.URLError):
-        return 0, ""
-
-
-def control(port, method, path, body=None):
-    status, text = http(port, method, "/_control/" + path, body)
-    if status >= 300:
-        raise SystemExit(f"control {method} {path}: {status} {text}")
-    return json.loads(text) if text else None
-
-
-def wait_until(what, pred, seconds=60):
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        value = pred()
-        if value:
-            check(True, what)
-            return value
-        time.sleep(0.2)
-    check(False, what + f" (not within {seconds} s)")
-    return None
 
 
 def series(text, name, **labels):
-    """Returns the values of `name` whose labels include `labels`."""
-    out = []
-    for line in text.splitlines():
-        m = re.match(r"^(\w+)(\{[^}]*\})? (\S+)$", line)
-        if not m or m.group(1) != name:
-            continue
-        have = dict(re.findall(r'(\w+)="([^"]*)"', m.group(2) or ""))
-        if all(have.get(k) == v for k, v in labels.items()):
-            out.append(float(m.group(3)))
-    return out
+    """Returns the values of `name` on the page `text` whose labels
+    include `labels`."""
+    return metric_values(parse_metrics(text), name, **labels)
 
 
 def start_presync(work):
-    kport = start(["node", KINESALITE, "0"])
-    cport = start([f"{BIN}/presync-connect-emulator", "--listen",
-                   "127.0.0.1:0", "--agents", "2", "--no-heartbeats",
-                   "--secret-access-key", AWS_SECRET, "--kinesis-endpoint",
-                   f"http://127.0.0.1:{kport}"])
-    gport = start([f"{BIN}/presync-graph-emulator", "--listen", "127.0.0.1:0",
-                   "--users", "0", "--client-secret", GRAPH_SECRET])
+    emulators = start_emulators(BIN, KINESALITE, 2, GRAPH_SECRET, AWS_SECRET)
+    _, cport, gport = emulators
     agents = control(cport, "GET", "agents")["agents"]
     ids = [a["id"] for a in agents]
     for a in agents:
@@ -129,47 +61,21 @@ def start_presync(work):
     api_port, metrics_port = free_port(), free_port()
     config = os.path.join(work, "presync.yaml")
     with open(config, "w") as f:
-        f.write(f"""
-server: {{listen: 127.0.0.1:{api_port}, shutdown_grace: 5s}}
-metrics: {{listen: 127.0.0.1:{metrics_port}}}
-store: {{path: {work}/presync.db}}
-tenants:
-  - id: e2e
-    graph:
-      tenant_id: 00000000-0000-0000-0000-0000000000a1
-      client_id: {CLIENT_ID}
-      client_secret_env: PRESYNC_GRAPH_SECRET
-      login_endpoint: http://127.0.0.1:{gport}
-      graph_endpoint: http://127.0.0.1:{gport}
-    connect:
-      instance_id: 00000000-0000-0000-0000-0000000000aa
-      region: us-east-1
-      endpoint: http://127.0.0.1:{cport}
-      kinesis_endpoint: http://127.0.0.1:{kport}
-      stream_name: connect-agent-events
-      outbound_contact_flow_id: 00000000-0000-0000-0000-0000000000d1
-      outbound_queue_id: 00000000-0000-0000-0000-0000000000e1
-      agent_statuses: [Meeting]
-    identity: {{match_order: [upn, username]}}
-    sync:
-      min_hold: 1s
-      teams_poll_interval: 1s
-""")
-    env = dict(os.environ, PRESYNC_GRAPH_SECRET=GRAPH_SECRET,
-               PRESYNC_GRAPH_SECRET_EXPIRES_AT="2031-01-01T00:00:00Z",
-               AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY=AWS_SECRET,
-               PRESYNC_API_TOKENS="api-token-0a9c3e")
-    for k in ("AWS_SESSION_TOKEN", "AWS_WEB_IDENTITY_TOKEN_FILE",
-              "AWS_CONTAINER_CREDENTIALS_FULL_URI",
-              "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI", "HTTPS_PROXY",
-              "HTTP_PROXY", "https_proxy", "http_proxy"):
-        env.pop(k, None)
-    log = open(os.path.join(work, "presync.log"), "w")
-    presync = subprocess.Popen([f"{BIN}/presync", "run", "--config", config],
-                               env=env, stdout=log, stderr=subprocess.STDOUT)
-    CHILDREN.append(presync)
+        f.write(presync_config(api_port, metrics_port, f"{work}/presync.db",
+                               emulators, "e2e", connect="""
+            outbound_contact_flow_id: 00000000-0000-0000-0000-0000000000d1
+            outbound_queue_id: 00000000-0000-0000-0000-0000000000e1
+            agent_statuses: [Meeting]
+        """, sync="""
+            min_hold: 1s
+            teams_poll_interval: 1s
+        """))
+    env = presync_env(GRAPH_SECRET, AWS_SECRET, "api-token-0a9c3e",
+                      PRESYNC_GRAPH_SECRET_EXPIRES_AT="2031-01-01T00:00:00Z")
+    presync = spawn([f"{BIN}/presync", "run", "--config", config], env,
+                    os.path.join(work, "presync.log"))
     wait_until("presync is ready",
-               lambda: http(api_port, "GET", "/readyz")[0] == 200)
+               lambda: call_if_up(api_port, "GET", "/readyz")[0] == 200, 60)
 
     # One login makes a write to Teams, so the delay histogram fills.
     control(cport, "POST", f"agents/{agents[0]['id']}/login")
@@ -178,13 +84,14 @@ tenants:
 
 def scrape_checks(metrics_port, ids):
     def scraped():
-        return http(metrics_port, "GET", "/metrics")[1]
+        return call_if_up(metrics_port, "GET", "/metrics")[1]
 
     wait_until("a write to Teams is acknowledged and measured", lambda: series(
         scraped(), "presync_propagation_delay_seconds_count",
-        tenant="e2e", direction="connect_to_teams"))
+        tenant="e2e", direction="connect_to_teams"), 60)
     wait_until("a presence poll cycle is measured", lambda: series(
-        scraped(), "presync_poll_cycle_duration_seconds_count", tenant="e2e"))
+        scraped(), "presync_poll_cycle_duration_seconds_count", tenant="e2e"),
+        60)
     text = scraped()
 
     lint = subprocess.run(["promtool", "check", "metrics"], input=text,
@@ -260,19 +167,16 @@ scrape_configs:
     r = subprocess.run(["promtool", "check", "config", config],
                        capture_output=True, text=True)
     check(r.returncode == 0, "promtool check config accepts the test config")
-    log = open(os.path.join(work, "prometheus.log"), "w")
-    prom = subprocess.Popen(
-        ["prometheus", f"--config.file={config}",
-         f"--web.listen-address=127.0.0.1:{port}",
-         f"--storage.tsdb.path={work}/tsdb", "--log.level=warn"],
-        stdout=log, stderr=subprocess.STDOUT)
-    CHILDREN.append(prom)
+    spawn(["prometheus", f"--config.file={config}",
+           f"--web.listen-address=127.0.0.1:{port}",
+           f"--storage.tsdb.path={work}/tsdb", "--log.level=warn"], None,
+          os.path.join(work, "prometheus.log"))
     wait_until("Prometheus is ready",
-               lambda: http(port, "GET", "/-/ready")[0] == 200)
+               lambda: call_if_up(port, "GET", "/-/ready")[0] == 200, 60)
 
     def query(expr):
-        status, text = http(port, "GET", "/api/v1/query?" +
-                            urllib.parse.urlencode({"query": expr}))
+        status, text = call_if_up(port, "GET", "/api/v1/query?" +
+                                  urllib.parse.urlencode({"query": expr}))
         return json.loads(text) if status == 200 else {"status": status,
                                                        "error": text}
 
@@ -328,15 +232,4 @@ def main():
     shutil.rmtree(work, ignore_errors=True)
 
 
-try:
-    main()
-finally:
-    for p in CHILDREN:
-        if p.poll() is None:
-            p.terminate()
-            try:
-                p.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                p.kill()
-print(f"live_metrics: {len(PASSED)} passed, {len(FAILURES)} failed")
-sys.exit(1 if FAILURES else 0)
+run_script(main, "live_metrics")

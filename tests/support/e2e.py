@@ -161,11 +161,17 @@ def parse_metrics(text):
     return out
 
 
+def metric_values(metrics, name, **labels):
+    """Returns the values of every series of `name` whose labels include
+    `labels`, in the order of the page."""
+    want = set(labels.items())
+    return [v for (n, ls), v in metrics.items()
+            if n == name and want <= set(ls)]
+
+
 def metric_sum(metrics, name, **labels):
     """Adds up every series of `name` whose labels include `labels`."""
-    want = set(labels.items())
-    return sum(v for (n, ls), v in metrics.items()
-               if n == name and want <= set(ls))
+    return sum(metric_values(metrics, name, **labels))
 
 
 class Child:
