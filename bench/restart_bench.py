@@ -15,157 +15,84 @@ SIGKILL and starts it again on the same store. Prints:
 
 Usage: restart_bench.py BIN_DIR KINESALITE_JS [PERSONS]   (make bench-restart)
 """
-import json
 import os
 import signal
-import socket
-import subprocess
 import sys
 import tempfile
 import time
-import urllib.error
-import urllib.request
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                "..", "tests", "support"))
+from e2e import (control, free_port, log_events, presync_config,  # noqa: E402
+                 presync_env, ready, run_script, spawn, start_emulators,
+                 wait_for)
 
 BIN, KINESALITE = sys.argv[1], sys.argv[2]
 PERSONS = int(sys.argv[3]) if len(sys.argv) > 3 else 10000
-CHILDREN = []
-
-
-def start(argv):
-    p = subprocess.Popen(argv, stdout=subprocess.PIPE, text=True)
-    CHILDREN.append(p)
-    line = p.stdout.readline().strip()
-    if not line.startswith("listening "):
-        raise SystemExit(f"{argv[0]} did not start: {line!r}")
-    return int(line.rsplit(":", 1)[1])
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def call(port, method, path, body=None):
-    data = None if body is None else json.dumps(body).encode()
-    req = urllib.request.Request(f"http://127.0.0.1:{port}{path}", data=data,
-                                 method=method)
-    try:
-        with urllib.request.urlopen(req, timeout=60) as r:
-            return r.status, r.read().decode()
-    except urllib.error.HTTPError as e:
-        return e.code, e.read().decode()
-
-
-def control(port, method, path, body=None):
-    status, text = call(port, method, "/_control/" + path, body)
-    if status >= 300:
-        raise SystemExit(f"control {method} {path}: {status} {text}")
-    return json.loads(text) if text else None
+# Listing or logging in 10,000 agents takes the emulators a while.
+CONTROL_TIMEOUT = 60
 
 
 def wait(what, pred, seconds):
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if pred():
-            return True
-        time.sleep(0.2)
-    raise SystemExit(f"{what}: not within {seconds} s")
+    """Waits for `pred`, or ends the bench: a figure taken without it
+    would mean nothing."""
+    if not wait_for(pred, seconds, step=0.2):
+        raise SystemExit(f"{what}: not within {seconds} s")
 
 
 def main():
     work = tempfile.mkdtemp(prefix="presync-restart-bench-")
     db = os.path.join(work, "state.db")
-    kport = start(["node", KINESALITE, "0"])
-    cport = start([f"{BIN}/presync-connect-emulator", "--listen",
-                   "127.0.0.1:0", "--agents", str(PERSONS), "--no-heartbeats",
-                   "--kinesis-endpoint", f"http://127.0.0.1:{kport}"])
-    gport = start([f"{BIN}/presync-graph-emulator", "--listen", "127.0.0.1:0",
-                   "--users", str(PERSONS), "--throttle-limit", "0",
-                   "--client-secret", "bench-secret"])
+    emulators = start_emulators(BIN, KINESALITE, PERSONS, "bench-secret",
+                                graph_users=PERSONS,
+                                graph_args=["--throttle-limit", "0"])
+    _, cport, gport = emulators
     mapping = os.path.join(work, "people.csv")
     with open(mapping, "w") as f:
         for n in range(1, PERSONS + 1):
             f.write(f"user{n:04d}@contoso.example,agent{n:04d}@example.com\n")
     t = time.time()
-    for a in control(cport, "GET", "agents")["agents"]:
-        control(cport, "POST", f"agents/{a['id']}/login")
+    for a in control(cport, "GET", "agents",
+                     timeout=CONTROL_TIMEOUT)["agents"]:
+        control(cport, "POST", f"agents/{a['id']}/login",
+                timeout=CONTROL_TIMEOUT)
     print(f"{PERSONS} agents logged in ({time.time() - t:.1f} s)", flush=True)
 
     api_port, metrics_port = free_port(), free_port()
     config = os.path.join(work, "presync.yaml")
     with open(config, "w") as f:
-        f.write(f"""
-server: {{listen: 127.0.0.1:{api_port}, shutdown_grace: 5s}}
-metrics: {{listen: 127.0.0.1:{metrics_port}}}
-store: {{path: {db}}}
-log: {{level: info}}
-tenants:
-  - id: bench
-    graph:
-      tenant_id: 00000000-0000-0000-0000-0000000000a1
-      client_id: 00000000-0000-0000-0000-0000000000b1
-      client_secret_env: PRESYNC_GRAPH_SECRET
-      login_endpoint: http://127.0.0.1:{gport}
-      graph_endpoint: http://127.0.0.1:{gport}
-      presence_requests_per_window: 100000
-    connect:
-      instance_id: 00000000-0000-0000-0000-0000000000aa
-      region: us-east-1
-      endpoint: http://127.0.0.1:{cport}
-      kinesis_endpoint: http://127.0.0.1:{kport}
-      stream_name: connect-agent-events
-      requests_per_second: 50
-      burst: 50
-    identity: {{match_order: [upn], mapping_file: {mapping}}}
-    sync:
-      min_hold: 1s
-""")
-    env = dict(os.environ, PRESYNC_GRAPH_SECRET="bench-secret",
-               AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing",
-               PRESYNC_API_TOKENS="t")
-    for k in ("AWS_SESSION_TOKEN", "HTTPS_PROXY", "HTTP_PROXY",
-              "https_proxy", "http_proxy"):
-        env.pop(k, None)
+        f.write(presync_config(
+            api_port, metrics_port, db, emulators, "bench",
+            sections="log: {level: info}",
+            graph="presence_requests_per_window: 100000", connect="""
+                requests_per_second: 50
+                burst: 50
+            """, sync="min_hold: 1s",
+            identity=f"{{match_order: [upn], mapping_file: {mapping}}}"))
+    env = presync_env("bench-secret", "testing", "t")
 
     def run(name):
         log = os.path.join(work, name)
-        p = subprocess.Popen([f"{BIN}/presync", "run", "--config", config],
-                             env=env, stdout=open(log, "w"),
-                             stderr=subprocess.STDOUT)
-        CHILDREN.append(p)
+        p = spawn([f"{BIN}/presync", "run", "--config", config], env, log)
         return p, log
 
-    def ready():
-        try:
-            return call(api_port, "GET", "/readyz")[0] == 200
-        except OSError:
-            return False
+    def is_ready():
+        return ready(api_port)
 
     def writes():
-        return len(control(gport, "GET", "writes")["writes"])
-
-    def lines(log, event):
-        out = []
-        for line in open(log):
-            try:
-                e = json.loads(line)
-            except ValueError:
-                continue
-            if e.get("event") == event:
-                out.append(e)
-        return out
+        return len(control(gport, "GET", "writes",
+                           timeout=CONTROL_TIMEOUT)["writes"])
 
     # Fresh start: every person's projection is written once.
     t = time.monotonic()
     p, log1 = run("fresh.log")
-    wait("the fresh start gets ready", ready, 600)
+    wait("the fresh start gets ready", is_ready, 600)
     fresh_ready = time.monotonic() - t
     wait("every person's session is written",
          lambda: writes() >= PERSONS, 900)
     fresh_done = time.monotonic() - t
     time.sleep(12)  # one more store_stats line
-    stats = lines(log1, "store_stats")
+    stats = log_events(log1, "store_stats")
     rates = []
     for a, b in zip(stats, stats[1:]):
         rates.append((b["committed"] - a["committed"]) / 10.0)
@@ -179,13 +106,13 @@ tenants:
     # The restart.
     p.send_signal(signal.SIGKILL)
     p.wait()
-    control(gport, "POST", "writes/reset")
+    control(gport, "POST", "writes/reset", timeout=CONTROL_TIMEOUT)
     t = time.monotonic()
     p, log2 = run("restart.log")
-    wait("the restart gets ready", ready, 600)
+    wait("the restart gets ready", is_ready, 600)
     restart_ready = time.monotonic() - t
-    resumed = lines(log2, "state_resumed")
-    reconciled = lines(log2, "reconciled")
+    resumed = log_events(log2, "state_resumed")
+    reconciled = log_events(log2, "reconciled")
     time.sleep(5)
     print(f"restart at {PERSONS} persons: consistent (resumed, reconciled, "
           f"first poll cycle done) in {restart_ready:.1f} s; "
@@ -197,13 +124,4 @@ tenants:
     p.wait(timeout=60)
 
 
-try:
-    main()
-finally:
-    for c in CHILDREN:
-        if c.poll() is None:
-            c.terminate()
-            try:
-                c.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                c.kill()
+run_script(main)

@@ -264,9 +264,9 @@ def spawn(argv, env, log_path):
 
 
 def start_emulators(bin_dir, kinesalite_js, agents, graph_secret,
-                    aws_secret=None, graph_args=()):
-    """Starts kinesalite and the Connect emulator with `agents` agents,
-    then the Graph emulator with no users; `aws_secret` None keeps the
+                    aws_secret=None, graph_users=0, graph_args=()):
+    """Starts kinesalite, the Connect emulator with `agents` agents and the
+    Graph emulator with `graph_users` users; `aws_secret` None keeps the
     Connect emulator's default. Returns (kinesis, connect, graph) ports."""
     kport = start(["node", kinesalite_js, "0"])
     secret = [] if aws_secret is None else ["--secret-access-key", aws_secret]
@@ -274,8 +274,8 @@ def start_emulators(bin_dir, kinesalite_js, agents, graph_secret,
                    "127.0.0.1:0", "--agents", str(agents), "--no-heartbeats",
                    *secret, "--kinesis-endpoint", f"http://127.0.0.1:{kport}"])
     gport = start([f"{bin_dir}/presync-graph-emulator", "--listen",
-                   "127.0.0.1:0", "--users", "0", "--client-secret",
-                   graph_secret, *graph_args])
+                   "127.0.0.1:0", "--users", str(graph_users),
+                   "--client-secret", graph_secret, *graph_args])
     return kport, cport, gport
 
 
