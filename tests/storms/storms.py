@@ -26,6 +26,7 @@ endpoint or a Connect API; `make storms`). Real time is used because real
 processes are driven; every wait polls a condition with a deadline.
 """
 import argparse
+import http.client
 import json
 import os
 import random
@@ -92,6 +93,33 @@ EXPECTED_SESSION = {
 }
 MEETING = {"availability": "Busy", "activity": "InAMeeting"}
 FREE = {"availability": "Available", "activity": "Available"}
+
+# Memory (figures from /proc/PID/status RssAnon, glibc malloc_info and a
+# workload of ~33 agent actions/s without storms, Dec 2026): presync's
+# anonymous RSS grows by ~0.8 KiB per directory change until the presence
+# board's ring of change events (app/presence_board.hpp: 4096 SSE frames
+# per tenant, each a ~250-byte frame in a ~500-byte string) is full, then
+# by ~0.07 KiB per change (7.5 -> 10.7 MiB from change 400 to 4,150,
+# 10.7 -> 10.9 MiB over the next 1,040). The person journals
+# (sync.journal_size entries) and the agent event filter (64 EventIds per
+# agent) fill at the same pace. At the storms' own pace (~5 changes/s) the
+# ring fills only after ~14 minutes of workload, i.e. midway through the
+# full-length run, which is why the check failed from the 8th storm on.
+# A full-length run therefore fills these buffers during the warm-up
+# (`fill_bounded_buffers`) and takes the memory baseline afterwards; the
+# smoke run (~1,000 changes, ~0.8 MiB) stays well inside the slack.
+# What still grows is not bounded: ~0.7-0.9 KiB/s even with no workload
+# (9.10 -> 9.26 MiB over 170 idle seconds; heaptrack counted 1,185 CAF
+# request_timeout messages of ~128 bytes each, 5 a second, never freed).
+# tenant_runtime::periodic() keeps one caf::scoped_actor for the tenant's
+# life and asks other actors with request(..., 5s, ...).receive(); CAF
+# 0.17.6 does not cancel the timeout of an answered request, so 5 s later
+# an error message lands in that scoped actor's mailbox, where receive()
+# skips it for good (1,000 answered requests leave 1,000 messages). Until
+# that is fixed (a scoped_actor per tick), it adds ~1.1 MiB to a 27-minute
+# run, inside the slack: the check is not widened for it.
+FILL_PERIOD_S = 0.03
+FILL_WITHIN_S = 600
 
 FAILURES = []
 PASSED = []
@@ -267,6 +295,56 @@ def applied_twice(stack, since_write, refresh_after_s=210):
         if 200 <= w["status"] < 300 or (w["status"] == 404 and value is None):
             held[user] = (value, w["timeMs"], w.get("answerLost", False))
     return twice, resends, len(writes)
+
+
+def first_event_after(stack, last_event_id, timeout=10):
+    """Opens the directory's event stream resuming after `last_event_id`
+    and returns the type of the first event it sends (`presence`,
+    `directory` or `reset`), or None when none came within `timeout`."""
+    conn = http.client.HTTPConnection("127.0.0.1", stack.api_port,
+                                      timeout=timeout)
+    try:
+        conn.request("GET", "/v1/tenants/e2e/directory/events", headers={
+            "Authorization": f"Bearer {stack.api_token}",
+            "Last-Event-ID": last_event_id})
+        r = conn.getresponse()
+        if r.status != 200:
+            return None
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            line = r.readline()
+            if not line:
+                return None
+            if line.startswith(b"event: "):
+                return line[len(b"event: "):].strip().decode()
+        return None
+    except OSError:
+        return None
+    finally:
+        conn.close()
+
+
+def board_ring_full(stack):
+    """Tells whether the presence board's ring of change events has
+    dropped its oldest ones: a stream resuming after the first event is
+    told to reset instead of getting the second one."""
+    status, text = stack.api("/v1/tenants/e2e/directory")
+    if status != 200:
+        return False
+    epoch = json.loads(text)["events_from"].rsplit("-", 1)[0]
+    return first_event_after(stack, f"{epoch}-1") == "reset"
+
+
+def fill_bounded_buffers(stack, workload):
+    """Runs the workload fast until the presence board's event ring (and
+    with it the journals and the event filter) is full; returns the
+    seconds it took, or None after FILL_WITHIN_S."""
+    started = time.monotonic()
+    workload.run_for(FILL_WITHIN_S, period=FILL_PERIOD_S)
+    full = e2e.wait_for(lambda: board_ring_full(stack), FILL_WITHIN_S,
+                        step=5)
+    workload.stop()
+    return None if full is None else time.monotonic() - started
 
 
 # -- storms ---------------------------------------------------------------------
@@ -734,16 +812,24 @@ def main():
             "queue": {"teams": len(stack.agents) + len(stack.office),
                       "connect": len(stack.agents)},
             # Near the baseline: a fifth more plus 4 MiB of allocator
-            # slack (freed memory glibc keeps for reuse in its arenas, the
-            # journals filling up to their size).
+            # slack (freed memory glibc keeps for reuse in its arenas).
+            # At full length the baseline is taken once the bounded
+            # buffers that fill with changes are full (see "Memory" at
+            # the top); the smoke run's changes fit in the slack.
             "rss_kib": lambda base: int(base * 1.2) + 4 * 1024,
         }
 
         # Warm up under load, then take the memory baseline once calm.
-        workload.run_for(10 if scale < 1 else 30)
-        e2e.wait_for(lambda: workload._thread is None
-                     or not workload._thread.is_alive(), 60, step=0.5)
-        workload.stop()
+        if scale >= 1.0:
+            took = fill_bounded_buffers(stack, workload)
+            check(took is not None, "the presence board's event ring "
+                  f"filled during the warm-up (within {FILL_WITHIN_S} s" +
+                  ("" if took is None else f"; took {took:.0f} s") + ")")
+        else:
+            workload.run_for(10)
+            e2e.wait_for(lambda: workload._thread is None
+                         or not workload._thread.is_alive(), 60, step=0.5)
+            workload.stop()
         calm = e2e.wait_for(lambda: not inconsistencies(stack, workload),
                             bounds["consistent_within_s"], step=0.25)
         check(calm is not None, "everyone consistent before the first storm")
