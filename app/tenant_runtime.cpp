@@ -459,9 +459,6 @@ resume_persons(store::state_store& store, const std::string& tenant,
     if (auto c = now.connect.find(init.id); c != now.connect.end()) {
       facts.connect_state_now = c->second;
     }
-    if (auto t = now.teams.find(init.id); t != now.teams.end()) {
-      facts.teams_now = t->second;
-    }
     auto machine = resume_person(record->second, init, tc.sync, facts, clock);
     if (!machine) {
       ++unusable;

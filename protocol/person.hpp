@@ -106,7 +106,7 @@ class person {
   bool has_connect() const { return has_connect_; }
   const journal& decisions() const { return journal_; }
   person_view view() const;
-  /// True for a person resumed while a withdrawn Teams write's answer was
+  /// True for a person resumed while a Teams write's answer was
   /// outstanding: its session is written again whatever it shows.
   bool session_in_doubt() const { return session_in_doubt_; }
 

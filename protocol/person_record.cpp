@@ -511,15 +511,19 @@ struct person_record_access {
       auto pending = std::move(*p.teams_pending_);
       p.teams_pending_.reset();
 
-      // Confirmed by Teams itself though the store missed it (killed
-      // between the answer and the commit): taken as written.
-      bool shown = facts.teams_now && pending.value &&
-                   reports_as(*facts.teams_now, *pending.value);
-      if (shown) {
-        p.session_known_ = true;
-        p.session_ = pending;
-      } else if (!(p.session_known_ && p.session_ == pending) && !p.c2t_hold_) {
-        p.c2t_hold_ = person::c2t_hold_state{std::move(pending), now, false};
+      // Not in the store: it may have landed (killed between the answer and
+      // the commit) or not. What Teams shows cannot tell, as the user's own
+      // clients count in it too, so the session is in doubt and the write is
+      // made again.
+      if (!(p.session_known_ && p.session_ == pending)) {
+        p.session_known_ = false;
+        p.session_in_doubt_ = true;
+        p.note(ignored, now, decision::superseded, direction::connect_to_teams,
+               "Teams session in doubt: the answer to " + pending.describe() +
+                 " never reached the store");
+        if (!p.c2t_hold_) {
+          p.c2t_hold_ = person::c2t_hold_state{std::move(pending), now, false};
+        }
       }
     }
     if (p.teams_withdrawn_) {

@@ -60,9 +60,10 @@ struct last_written {
 struct resume_facts {
   std::optional<last_written> teams;   ///< the store's last Teams write
   std::optional<last_written> connect; ///< the store's last Connect write
-  /// Both sides as read at start (nullopt: not read).
+  /// The agent's state as read at start (nullopt: not read). Teams has no
+  /// counterpart: its presence mixes presync's session with the user's own
+  /// clients, so it cannot tell whether one of presync's writes landed.
   std::optional<std::string> connect_state_now;
-  std::optional<presence> teams_now;
 };
 
 /// Returns the record of `p` at the instant `now`.
