@@ -108,16 +108,13 @@ FREE = {"availability": "Available", "activity": "Available"}
 # A full-length run therefore fills these buffers during the warm-up
 # (`fill_bounded_buffers`) and takes the memory baseline afterwards; the
 # smoke run (~1,000 changes, ~0.8 MiB) stays well inside the slack.
-# What still grows is not bounded: ~0.7-0.9 KiB/s even with no workload
-# (9.10 -> 9.26 MiB over 170 idle seconds; heaptrack counted 1,185 CAF
-# request_timeout messages of ~128 bytes each, 5 a second, never freed).
-# tenant_runtime::periodic() keeps one caf::scoped_actor for the tenant's
-# life and asks other actors with request(..., 5s, ...).receive(); CAF
-# 0.17.6 does not cancel the timeout of an answered request, so 5 s later
-# an error message lands in that scoped actor's mailbox, where receive()
-# skips it for good (1,000 answered requests leave 1,000 messages). Until
-# that is fixed (a scoped_actor per tick), it adds ~1.1 MiB to a 27-minute
-# run, inside the slack: the check is not widened for it.
+# The one unbounded growth found, ~0.8 KiB/s even idle, is fixed (56c7703):
+# tenant_runtime::periodic() kept one caf::scoped_actor for the tenant's
+# life, and CAF 0.17.6 does not cancel an answered request's timeout, so
+# each of its 5 requests a second left an error message in that mailbox
+# (heaptrack: 1,185 of ~128 bytes in 238 idle seconds). Should a
+# long-lived scoped actor come back, this check sees ~1.3 MiB over a
+# full run; it is not widened for it.
 # The other step in the full run (+1.3 and +1.1 MiB within 5 s each, after
 # connect_throttling_bursts and kinesis_throughput_exceeded) is the
 # allocator, not a structure: the backlog a throttled shard builds is read
