@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <map>
 #include <set>
+#include <unordered_map>
 
 namespace presync {
 
@@ -60,33 +61,32 @@ struct match_state {
   }
 };
 
-/// Finds the accounts a mapping entry names: by id first, then by UPN or
-/// username.
-std::vector<size_t> find_teams(const std::vector<teams_account>& teams,
-                               const std::string& key) {
-  std::vector<size_t> found;
-  auto want = normalise_identity(key);
-  for (size_t i = 0; i < teams.size(); ++i) {
-    if (normalise_identity(teams[i].graph_id) == want ||
-        normalise_identity(teams[i].upn) == want) {
-      found.push_back(i);
+/// The accounts each normalised id, UPN or username names, built once so
+/// that a mapping of n lines costs n look-ups, not n scans of every account
+/// (10,000 lines against 10,000 accounts took 17 s at start).
+class account_index {
+ public:
+  template <class Account>
+  account_index(const std::vector<Account>& accounts, std::string Account::*id,
+                std::string Account::*name) {
+    for (size_t i = 0; i < accounts.size(); ++i) {
+      auto by_id = normalise_identity(accounts[i].*id);
+      auto by_name = normalise_identity(accounts[i].*name);
+      index_[by_id].push_back(i);
+      if (by_name != by_id) {
+        index_[by_name].push_back(i);
+      }
     }
   }
-  return found;
-}
 
-std::vector<size_t> find_connect(const std::vector<connect_account>& connect,
-                                 const std::string& key) {
-  std::vector<size_t> found;
-  auto want = normalise_identity(key);
-  for (size_t i = 0; i < connect.size(); ++i) {
-    if (normalise_identity(connect[i].user_id) == want ||
-        normalise_identity(connect[i].username) == want) {
-      found.push_back(i);
-    }
+  std::vector<size_t> find(const std::string& key) const {
+    auto at = index_.find(normalise_identity(key));
+    return at == index_.end() ? std::vector<size_t>{} : at->second;
   }
-  return found;
-}
+
+ private:
+  std::unordered_map<std::string, std::vector<size_t>> index_;
+};
 
 void apply_mapping(const std::vector<teams_account>& teams,
                    const std::vector<connect_account>& connect,
@@ -97,10 +97,14 @@ void apply_mapping(const std::vector<teams_account>& teams,
   std::map<size_t, std::vector<size_t>> connect_entries;
   std::vector<std::pair<size_t, size_t>> candidates;
   std::vector<size_t> candidate_entry;
+  account_index teams_index{teams, &teams_account::graph_id,
+                            &teams_account::upn};
+  account_index connect_index{connect, &connect_account::user_id,
+                              &connect_account::username};
   for (size_t e = 0; e < mapping.size(); ++e) {
     const auto& m = mapping[e];
-    auto ts = find_teams(teams, m.teams);
-    auto cs = find_connect(connect, m.connect);
+    auto ts = teams_index.find(m.teams);
+    auto cs = connect_index.find(m.connect);
     if (ts.size() != 1 || cs.size() != 1) {
       st.result.problems.push_back(
         "mapping line " + std::to_string(m.line) + ": " +
