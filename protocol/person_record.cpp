@@ -518,9 +518,9 @@ struct person_record_access {
       if (!(p.session_known_ && p.session_ == pending)) {
         p.session_known_ = false;
         p.session_in_doubt_ = true;
-        p.note(ignored, now, decision::superseded, direction::connect_to_teams,
+        p.note(ignored, now, decision::held, direction::connect_to_teams,
                "Teams session in doubt: the answer to " + pending.describe() +
-                 " never reached the store");
+                 " never reached the store; written again");
         if (!p.c2t_hold_) {
           p.c2t_hold_ = person::c2t_hold_state{std::move(pending), now, false};
         }
@@ -532,9 +532,9 @@ struct person_record_access {
       if (!withdrawn_landed) {
         p.session_known_ = false;
         p.session_in_doubt_ = true;
-        p.note(ignored, now, decision::superseded, direction::connect_to_teams,
+        p.note(ignored, now, decision::held, direction::connect_to_teams,
                "Teams session in doubt: a withdrawn write of " +
-                 withdrawn.describe() + " may have landed");
+                 withdrawn.describe() + " may have landed; written again");
       }
       // Either way the session is brought back to the projection.
       auto target = p.settings_->connect_to_teams.lookup(p.connect_state_);

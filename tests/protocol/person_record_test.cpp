@@ -266,6 +266,7 @@ TEST_F(PersonRecord, TeamsWriteTheStoreMissedIsInDoubtWhateverTeamsShows) {
   auto again = fire_due(*back, at(0s));
 
   EXPECT_TRUE(back->session_in_doubt());
+  EXPECT_EQ(count(*back, decision::held), 1u); // says why it writes again
   EXPECT_EQ(writes(again), std::vector<std::string>{"teams Busy/InACall"});
 }
 
@@ -297,6 +298,7 @@ TEST_F(PersonRecord, TeamsWriteWithdrawnInFlightLeavesTheSessionInDoubt) {
   // It may have landed: the projection is written whatever the session
   // is believed to show.
   EXPECT_TRUE(back->session_in_doubt());
+  EXPECT_EQ(count(*back, decision::held), 1u);
   EXPECT_EQ(writes(fire_due(*back, at(0s))),
             std::vector<std::string>{"teams Available/Available"});
 }
