@@ -194,8 +194,18 @@ void presence_board::retain(
 // Called with mutex_ held exclusively.
 void presence_board::push(std::string event, std::string data) {
   auto seq = next_seq_++;
-  std::string frame =
-    "id: " + event_id(seq) + "\nevent: " + event + "\ndata: " + data + "\n\n";
+  // Built in place at its exact size: the ring keeps 4,096 of these, and a
+  // chain of operator+ leaves each in a buffer about twice its length.
+  auto id = event_id(seq);
+  std::string frame;
+  frame.reserve(4 + id.size() + 8 + event.size() + 7 + data.size() + 2);
+  frame.append("id: ")
+    .append(id)
+    .append("\nevent: ")
+    .append(event)
+    .append("\ndata: ")
+    .append(data)
+    .append("\n\n");
   ring_.push_back({seq, std::move(frame)});
   while (ring_.size() > capacity_) {
     ring_.pop_front();
