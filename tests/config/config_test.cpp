@@ -227,18 +227,24 @@ TEST(LoadConfig, EmptyVariablesAreErrorsToo) {
                       "comma-separated tokens)");
 }
 
+/// Loads `text`; returns what `pick` reads from the config (nullopt when
+/// it was refused) and the first diagnostic line.
+template <class Pick>
+auto load_and_pick(const std::string& text, Pick pick) {
+  diagnostics diags;
+  auto config = load_config_text(text, diags, fake_env());
+  auto lines = diags.format_all();
+  return std::pair{config ? std::optional{pick(*config)} : std::nullopt,
+                   lines.empty() ? std::string{} : lines[0]};
+}
+
 TEST(LoadConfig, WriteGatherTakesZeroToTenSeconds) {
   auto load = [](std::string value) {
-    diagnostics diags;
     auto text = std::string{minimal};
     text.replace(text.find("      client_secret_env"), 0,
                  "      write_gather: " + value + "\n");
-    auto config = load_config_text(text, diags, fake_env());
-    auto lines = diags.format_all();
-    return std::pair{config
-                       ? std::optional{config->tenants[0].graph.write_gather}
-                       : std::nullopt,
-                     lines.empty() ? std::string{} : lines[0]};
+    return load_and_pick(
+      text, [](const auto& c) { return c.tenants[0].graph.write_gather; });
   };
 
   auto none = load("0s");
@@ -256,14 +262,9 @@ TEST(LoadConfig, WriteGatherTakesZeroToTenSeconds) {
 
 TEST(LoadConfig, ReadTimeoutTakesOneSecondToFiveMinutes) {
   auto load = [](std::string value) {
-    diagnostics diags;
-    auto text =
-      std::string{minimal} + "server: {read_timeout: " + value + "}\n";
-    auto config = load_config_text(text, diags, fake_env());
-    auto lines = diags.format_all();
-    return std::pair{config ? std::optional{config->server.read_timeout}
-                            : std::nullopt,
-                     lines.empty() ? std::string{} : lines[0]};
+    return load_and_pick(std::string{minimal} +
+                           "server: {read_timeout: " + value + "}\n",
+                         [](const auto& c) { return c.server.read_timeout; });
   };
 
   auto low = load("1s");
