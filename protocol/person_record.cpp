@@ -507,6 +507,13 @@ struct person_record_access {
         p.session_posted_at_ = c.to_mono(facts.teams->at_ms);
       }
     }
+    // A session in doubt is written again whatever it is believed to show.
+    auto put_in_doubt = [&](const std::string& why) {
+      p.session_known_ = false;
+      p.session_in_doubt_ = true;
+      p.note(ignored, now, decision::held, direction::connect_to_teams,
+             "Teams session in doubt: " + why + "; written again");
+    };
     if (p.teams_pending_) {
       auto pending = std::move(*p.teams_pending_);
       p.teams_pending_.reset();
@@ -516,11 +523,8 @@ struct person_record_access {
       // clients count in it too, so the session is in doubt and the write is
       // made again.
       if (!(p.session_known_ && p.session_ == pending)) {
-        p.session_known_ = false;
-        p.session_in_doubt_ = true;
-        p.note(ignored, now, decision::held, direction::connect_to_teams,
-               "Teams session in doubt: the answer to " + pending.describe() +
-                 " never reached the store; written again");
+        put_in_doubt("the answer to " + pending.describe() +
+                     " never reached the store");
         if (!p.c2t_hold_) {
           p.c2t_hold_ = person::c2t_hold_state{std::move(pending), now, false};
         }
@@ -530,11 +534,8 @@ struct person_record_access {
       auto withdrawn = std::move(*p.teams_withdrawn_);
       p.teams_withdrawn_.reset();
       if (!withdrawn_landed) {
-        p.session_known_ = false;
-        p.session_in_doubt_ = true;
-        p.note(ignored, now, decision::held, direction::connect_to_teams,
-               "Teams session in doubt: a withdrawn write of " +
-                 withdrawn.describe() + " may have landed; written again");
+        put_in_doubt("a withdrawn write of " + withdrawn.describe() +
+                     " may have landed");
       }
       // Either way the session is brought back to the projection.
       auto target = p.settings_->connect_to_teams.lookup(p.connect_state_);
