@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdint>
+#include <iterator>
 #include <string>
 
 namespace presync {
@@ -107,6 +109,66 @@ TEST(Journal, ACopyIsIndependent) {
   EXPECT_EQ(a.entries().size(), 1u);
   ASSERT_EQ(b.entries().size(), 2u);
   EXPECT_EQ(b.entries().back().detail, "two");
+}
+
+TEST(Journal, KeepsEveryByteOfADetail) {
+  std::string all;
+  for (int c = 0; c < 256; ++c) {
+    all += static_cast<char>(c);
+  }
+  const std::string details[] = {
+    all,
+    "Pause caf\xc3\xa9 -> Away/Away until 15s",
+    "hold for Busy/InACall: Connect went back to what Teams shows",
+    "Teams Teams  -> -> ms\x01\x80\xff",
+    "Available/Availabl",
+  };
+  journal j{10};
+
+  for (const auto& d : details) {
+    j.add({at(duration{3}), decision::held, direction::teams_to_connect, d});
+  }
+
+  auto e = j.entries();
+  ASSERT_EQ(e.size(), std::size(details));
+  for (size_t i = 0; i < e.size(); ++i) {
+    EXPECT_EQ(e[i].detail, details[i]);
+  }
+}
+
+TEST(Journal, KeepsInstantsFarApartAndOutOfOrder) {
+  const int64_t instants[] = {INT64_MAX, INT64_MIN, 0,         -1,
+                              15'000,    14'999,    INT64_MIN, INT64_MAX};
+  journal j{4};
+
+  for (auto ms : instants) {
+    j.add({at(duration{ms}), decision::echo, direction::connect_to_teams, ""});
+  }
+
+  auto e = j.entries();
+  ASSERT_EQ(e.size(), 4u);
+  for (size_t i = 0; i < e.size(); ++i) {
+    EXPECT_EQ(e[i].at, at(duration{instants[4 + i]}));
+  }
+}
+
+TEST(Journal, PacksTypicalEntriesIntoAFewBytesEach) {
+  journal j{50};
+
+  for (int i = 0; i < 50; ++i) {
+    auto now = at(std::chrono::seconds{1'000'000 + 20 * i});
+    j.add({now, decision::held, direction::connect_to_teams,
+           "Lunch -> Away/Away until 1000015s"});
+    j.add({now, decision::superseded, direction::connect_to_teams,
+           "hold for Away/Away: Connect went back to what Teams shows"});
+    j.add({now, decision::unchanged, direction::connect_to_teams,
+           "session already shows Available/Available"});
+  }
+
+  EXPECT_EQ(j.size(), 50u);
+  EXPECT_LT(j.packed_bytes(), 50u * 16);
+  EXPECT_EQ(j.entries().back().detail,
+            "session already shows Available/Available");
 }
 
 TEST(Journal, DecisionNamesRoundTrip) {
