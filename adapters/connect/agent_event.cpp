@@ -2,6 +2,8 @@
 
 #include "adapters/connect/internal/json.hpp"
 
+#include <utility>
+
 namespace presync::connect {
 
 using namespace internal;
@@ -24,134 +26,178 @@ agent_event_type event_type_from(std::string_view text) {
   return agent_event_type::unknown;
 }
 
-std::optional<error> read_contact(json_value& v, const std::string& where,
+// Every record passes through the readers below, so they build no error
+// text unless there is an error: a json_path names the object, and the
+// text of a field's path is put together only when the field is wrong.
+
+/// Where an object sits in the record: "<base>" or "<base>[<index>]".
+struct json_path {
+  std::string_view base;
+  std::optional<size_t> index;
+
+  /// Returns the path's text followed by `field`.
+  std::string text(std::string_view field = {}) const {
+    std::string out{base};
+    if (index) {
+      out += '[';
+      out += std::to_string(*index);
+      out += ']';
+    }
+    out.append(field);
+    return out;
+  }
+};
+
+/// Reads the string `field` of the object at `where` into `out`.
+std::optional<error> read_field(json_value& v, const json_path& where,
+                                std::string_view field, std::string& out) {
+  std::string_view text;
+  if (auto code = v.get_string().get(text)) {
+    return string_error(where.text(field), code);
+  }
+  out.assign(text);
+  return std::nullopt;
+}
+
+/// Reads the next member of an object: its key and its value. A key
+/// without escapes (every key Connect sends) is its raw text; only one
+/// with escapes is unescaped, which gives the same text.
+std::optional<error> read_member(simdjson::simdjson_result<json_field> member,
+                                 const json_path& where, std::string_view& key,
+                                 json_value& value) {
+  json_field field;
+  if (auto code = std::move(member).get(field)) {
+    return invalid_json(where.text(), code);
+  }
+  const char* raw = field.key().raw();
+  size_t n = 0;
+  while (raw[n] != '"' && raw[n] != '\\') {
+    ++n;
+  }
+  if (raw[n] == '"') {
+    key = std::string_view{raw, n};
+  } else if (auto code = field.unescaped_key().get(key)) {
+    return invalid_json(where.text(), code);
+  }
+  value = std::move(field).value();
+  return std::nullopt;
+}
+
+std::optional<error> read_contact(json_value& v, const json_path& where,
                                   contact_view& out) {
   json_object obj;
   if (v.get_object().get(obj)) {
-    return malformed(where, "not an object");
+    return malformed(where.text(), "not an object");
   }
   bool has_state = false;
   bool has_channel = false;
-  for (auto field : obj) {
+  for (auto member : obj) {
     std::string_view key;
     json_value value;
-    if (auto code = field.unescaped_key().get(key)) {
-      return invalid_json(where, code);
-    }
-    if (auto code = field.value().get(value)) {
-      return invalid_json(where, code);
+    if (auto e = read_member(std::move(member), where, key, value)) {
+      return e;
     }
     if (key == "State") {
-      if (auto e = read_string(value, where + ".State", out.state)) {
+      if (auto e = read_field(value, where, ".State", out.state)) {
         return e;
       }
       has_state = true;
     } else if (key == "Channel") {
-      if (auto e = read_string(value, where + ".Channel", out.channel)) {
+      if (auto e = read_field(value, where, ".Channel", out.channel)) {
         return e;
       }
       has_channel = true;
     }
   }
   if (!has_state) {
-    return malformed(where + ".State", "missing");
+    return malformed(where.text(".State"), "missing");
   }
   if (!has_channel) {
-    return malformed(where + ".Channel", "missing");
+    return malformed(where.text(".Channel"), "missing");
   }
   return std::nullopt;
 }
 
-std::optional<error> read_agent_status(json_value& v, const std::string& where,
+std::optional<error> read_agent_status(json_value& v, const json_path& where,
                                        agent_event& out) {
   json_object obj;
   if (v.get_object().get(obj)) {
-    return malformed(where, "not an object");
+    return malformed(where.text(), "not an object");
   }
   bool has_name = false;
-  for (auto field : obj) {
+  for (auto member : obj) {
     std::string_view key;
     json_value value;
-    if (auto code = field.unescaped_key().get(key)) {
-      return invalid_json(where, code);
-    }
-    if (auto code = field.value().get(value)) {
-      return invalid_json(where, code);
+    if (auto e = read_member(std::move(member), where, key, value)) {
+      return e;
     }
     if (key == "Name") {
-      if (auto e =
-            read_string(value, where + ".Name", out.current.status_name)) {
+      if (auto e = read_field(value, where, ".Name", out.current.status_name)) {
         return e;
       }
       has_name = true;
     } else if (key == "ARN") {
-      if (auto e = read_string(value, where + ".ARN", out.status_arn)) {
+      if (auto e = read_field(value, where, ".ARN", out.status_arn)) {
         return e;
       }
     } else if (key == "Type") {
-      if (auto e = read_string(value, where + ".Type", out.status_type)) {
+      if (auto e = read_field(value, where, ".Type", out.status_type)) {
         return e;
       }
     }
   }
   if (!has_name) {
-    return malformed(where + ".Name", "missing");
+    return malformed(where.text(".Name"), "missing");
   }
   return std::nullopt;
 }
 
-std::optional<error> read_next_status(json_value& v, const std::string& where,
+std::optional<error> read_next_status(json_value& v, const json_path& where,
                                       agent_event& out) {
   if (is_null(v)) {
     return std::nullopt;
   }
   json_object obj;
   if (v.get_object().get(obj)) {
-    return malformed(where, "not an object");
+    return malformed(where.text(), "not an object");
   }
-  for (auto field : obj) {
+  for (auto member : obj) {
     std::string_view key;
     json_value value;
-    if (auto code = field.unescaped_key().get(key)) {
-      return invalid_json(where, code);
-    }
-    if (auto code = field.value().get(value)) {
-      return invalid_json(where, code);
+    if (auto e = read_member(std::move(member), where, key, value)) {
+      return e;
     }
     if (key == "Name") {
       std::string name;
-      if (auto e = read_string(value, where + ".Name", name)) {
+      if (auto e = read_field(value, where, ".Name", name)) {
         return e;
       }
       out.next_status = std::move(name);
     }
   }
   if (!out.next_status) {
-    return malformed(where + ".Name", "missing");
+    return malformed(where.text(".Name"), "missing");
   }
   return std::nullopt;
 }
 
-std::optional<error> read_configuration(json_value& v, const std::string& where,
+std::optional<error> read_configuration(json_value& v, const json_path& where,
                                         agent_event& out) {
   if (is_null(v)) {
     return std::nullopt;
   }
   json_object obj;
   if (v.get_object().get(obj)) {
-    return malformed(where, "not an object");
+    return malformed(where.text(), "not an object");
   }
-  for (auto field : obj) {
+  for (auto member : obj) {
     std::string_view key;
     json_value value;
-    if (auto code = field.unescaped_key().get(key)) {
-      return invalid_json(where, code);
-    }
-    if (auto code = field.value().get(value)) {
-      return invalid_json(where, code);
+    if (auto e = read_member(std::move(member), where, key, value)) {
+      return e;
     }
     if (key == "Username") {
-      if (auto e = read_string(value, where + ".Username", out.username)) {
+      if (auto e = read_field(value, where, ".Username", out.username)) {
         return e;
       }
     }
@@ -159,65 +205,69 @@ std::optional<error> read_configuration(json_value& v, const std::string& where,
   return std::nullopt;
 }
 
-std::optional<error> read_snapshot(json_value& v, const std::string& where,
-                                   agent_event& out) {
+std::optional<error> read_contacts(json_value& v, agent_event& out) {
+  constexpr std::string_view where = "CurrentAgentSnapshot.Contacts";
+  if (is_null(v)) {
+    return std::nullopt;
+  }
+  json_array contacts;
+  if (v.get_array().get(contacts)) {
+    return malformed(where, "not an array");
+  }
+  size_t index = 0;
+  for (auto item : contacts) {
+    json_path item_where{where, index++};
+    json_value contact;
+    if (auto code = item.get(contact)) {
+      return invalid_json(item_where.text(), code);
+    }
+    contact_view c;
+    if (auto e = read_contact(contact, item_where, c)) {
+      return e;
+    }
+    out.current.contacts.push_back(std::move(c));
+  }
+  return std::nullopt;
+}
+
+std::optional<error> read_snapshot(json_value& v, agent_event& out) {
+  const json_path where{"CurrentAgentSnapshot", std::nullopt};
   json_object obj;
   if (v.get_object().get(obj)) {
-    return malformed(where, "not an object");
+    return malformed(where.text(), "not an object");
   }
   bool has_status = false;
   bool has_contacts = false;
-  for (auto field : obj) {
+  for (auto member : obj) {
     std::string_view key;
     json_value value;
-    if (auto code = field.unescaped_key().get(key)) {
-      return invalid_json(where, code);
+    if (auto e = read_member(std::move(member), where, key, value)) {
+      return e;
     }
-    if (auto code = field.value().get(value)) {
-      return invalid_json(where, code);
-    }
+    std::optional<error> e;
     if (key == "AgentStatus") {
-      if (auto e = read_agent_status(value, where + ".AgentStatus", out)) {
-        return e;
-      }
+      e = read_agent_status(
+        value, {"CurrentAgentSnapshot.AgentStatus", std::nullopt}, out);
       has_status = true;
     } else if (key == "NextAgentStatus") {
-      if (auto e = read_next_status(value, where + ".NextAgentStatus", out)) {
-        return e;
-      }
+      e = read_next_status(
+        value, {"CurrentAgentSnapshot.NextAgentStatus", std::nullopt}, out);
     } else if (key == "Configuration") {
-      if (auto e = read_configuration(value, where + ".Configuration", out)) {
-        return e;
-      }
+      e = read_configuration(
+        value, {"CurrentAgentSnapshot.Configuration", std::nullopt}, out);
     } else if (key == "Contacts") {
       has_contacts = true;
-      if (is_null(value)) {
-        continue;
-      }
-      json_array contacts;
-      if (value.get_array().get(contacts)) {
-        return malformed(where + ".Contacts", "not an array");
-      }
-      size_t index = 0;
-      for (auto item : contacts) {
-        auto item_where = where + ".Contacts[" + std::to_string(index++) + "]";
-        json_value contact;
-        if (auto code = item.get(contact)) {
-          return invalid_json(item_where, code);
-        }
-        contact_view c;
-        if (auto e = read_contact(contact, item_where, c)) {
-          return e;
-        }
-        out.current.contacts.push_back(std::move(c));
-      }
+      e = read_contacts(value, out);
+    }
+    if (e) {
+      return e;
     }
   }
   if (!has_status) {
-    return malformed(where + ".AgentStatus", "missing");
+    return malformed(where.text(".AgentStatus"), "missing");
   }
   if (!has_contacts) {
-    return malformed(where + ".Contacts", "missing");
+    return malformed(where.text(".Contacts"), "missing");
   }
   return std::nullopt;
 }
@@ -264,43 +314,40 @@ expected<agent_event> parse_agent_event(std::string_view data) {
   bool has_time = false;
   bool has_snapshot = false;
   std::optional<error> snapshot_error;
-  for (auto field : root) {
+  const json_path top{"agent event", std::nullopt};
+  const json_path root_path{};
+  for (auto member : root) {
     std::string_view key;
     json_value value;
-    if (auto code = field.unescaped_key().get(key)) {
-      return invalid_json("agent event", code);
-    }
-    if (auto code = field.value().get(value)) {
-      return invalid_json(key, code);
+    if (auto e = read_member(std::move(member), top, key, value)) {
+      return *e;
     }
     std::optional<error> e;
     if (key == "EventId") {
-      e = read_string(value, "EventId", out.event_id);
+      e = read_field(value, root_path, "EventId", out.event_id);
       has_id = true;
     } else if (key == "EventType") {
-      e = read_string(value, "EventType", out.event_type_text);
+      e = read_field(value, root_path, "EventType", out.event_type_text);
       out.event_type = event_type_from(out.event_type_text);
       has_type = true;
     } else if (key == "AgentARN") {
-      e = read_string(value, "AgentARN", out.agent_arn);
+      e = read_field(value, root_path, "AgentARN", out.agent_arn);
       has_arn = true;
     } else if (key == "InstanceARN") {
-      e = read_string(value, "InstanceARN", out.instance_arn);
+      e = read_field(value, root_path, "InstanceARN", out.instance_arn);
     } else if (key == "EventTimestamp") {
-      std::string text;
-      e = read_string(value, "EventTimestamp", text);
-      if (!e) {
-        auto ms = parse_iso8601_ms(text);
-        if (!ms) {
-          e = malformed("EventTimestamp", "not an ISO-8601 time");
-        } else {
-          out.timestamp_ms = *ms;
-        }
+      std::string_view text;
+      if (auto code = value.get_string().get(text)) {
+        e = string_error("EventTimestamp", code);
+      } else if (auto ms = parse_iso8601_ms(text)) {
+        out.timestamp_ms = *ms;
+      } else {
+        e = malformed("EventTimestamp", "not an ISO-8601 time");
       }
       has_time = true;
     } else if (key == "CurrentAgentSnapshot") {
       if (!is_null(value)) {
-        snapshot_error = read_snapshot(value, "CurrentAgentSnapshot", out);
+        snapshot_error = read_snapshot(value, out);
         has_snapshot = true;
       }
     }

@@ -17,8 +17,11 @@ error invalid_json(std::string_view where, simdjson::error_code code) {
 
 std::optional<error> open_object(json_document& d, std::string_view body,
                                  std::string_view where, json_object& out) {
-  d.text = simdjson::padded_string{body};
-  if (auto code = d.parser.iterate(d.text).get(d.doc)) {
+  d.text.reserve(body.size() + simdjson::SIMDJSON_PADDING);
+  d.text.assign(body);
+  if (auto code =
+        d.parser.iterate(d.text.data(), d.text.size(), d.text.capacity())
+          .get(d.doc)) {
     return invalid_json(where, code);
   }
   if (auto code = d.doc.get_object().get(out)) {
@@ -43,14 +46,18 @@ bool is_null(json_value& v) {
   return !v.is_null().get(null) && null;
 }
 
+error string_error(std::string_view where, simdjson::error_code code) {
+  if (code == simdjson::INCORRECT_TYPE) {
+    return malformed(where, "not a string");
+  }
+  return invalid_json(where, code);
+}
+
 std::optional<error> read_string(json_value& v, std::string_view where,
                                  std::string& out) {
   std::string_view text;
   if (auto code = v.get_string().get(text)) {
-    if (code == simdjson::INCORRECT_TYPE) {
-      return malformed(where, "not a string");
-    }
-    return invalid_json(where, code);
+    return string_error(where, code);
   }
   out.assign(text);
   return std::nullopt;

@@ -18,13 +18,16 @@ namespace presync::connect::internal {
 using json_value = simdjson::ondemand::value;
 using json_object = simdjson::ondemand::object;
 using json_array = simdjson::ondemand::array;
+using json_field = simdjson::ondemand::field;
 
 /// Returns a malformed error "<where>: <what>".
 error malformed(std::string_view where, std::string_view what);
 
 /// A parsed document; the parser must outlive every value read from it.
+/// A document that is used again keeps its buffers: parsing the next body
+/// allocates nothing unless the body is longer than any before.
 struct json_document {
-  simdjson::padded_string text;
+  std::string text; ///< the body, with room for simdjson's padding
   simdjson::ondemand::parser parser;
   simdjson::ondemand::document doc;
 };
@@ -41,6 +44,10 @@ struct json_document {
 
 /// Returns "<where>: invalid JSON (<simdjson's reason>)".
 error invalid_json(std::string_view where, simdjson::error_code code);
+
+/// Returns the error for a value at `where` that get_string() refused
+/// with `code`: "not a string" or invalid JSON.
+error string_error(std::string_view where, simdjson::error_code code);
 
 /// Reads a string.
 [[nodiscard]] std::optional<error>
