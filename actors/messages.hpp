@@ -28,7 +28,8 @@ namespace presync::actors {
 
 // -- atoms ------------------------------------------------------------------
 
-/// Tags a timer of a person: (timer_atom, timer_kind, generation).
+/// Tags a timer of a person: (timer_atom, timer_kind, due in ms), the due
+/// the timer was armed for (actors/person_actor.hpp, timer_slot).
 using timer_atom = caf::atom_constant<caf::atom("timer")>;
 
 /// Tags a write queue's wake-up: (wakeup_atom, due in ms).
@@ -74,6 +75,13 @@ struct connect_change {
   std::string person;
   std::string state;
   int64_t source_ms = 0; ///< the event's source timestamp
+};
+
+/// The Connect changes of one GetRecords answer, in stream order. One
+/// message for many events: the supervisor takes each as if it had come
+/// alone (issue 9, "ingest").
+struct connect_batch {
+  std::vector<connect_change> changes;
 };
 
 /// A newly observed Teams presence of one person.
@@ -219,6 +227,7 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(presync::write_request)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(presync::write_outcome)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(presync::person_view)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(presync::actors::connect_change)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(presync::actors::connect_batch)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(presync::actors::teams_observation)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(presync::actors::write_result)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(presync::actors::write_waiting)

@@ -11,6 +11,31 @@ namespace presync::actors {
 
 namespace {
 
+/// Makes sure a CAF timer of `kind` fires no later than the latest request
+/// of that kind: one on its way that is due no later is enough. The
+/// message carries the due it was armed for, in milliseconds.
+void arm_timer(person_actor_type* self, timer_kind kind, mono_time now) {
+  auto& slot = self->state.timers[static_cast<size_t>(kind)];
+  if (!slot.due) {
+    return;
+  }
+  auto due = *slot.due;
+  auto& armed = slot.armed;
+  if (std::any_of(armed.begin(), armed.end(),
+                  [due](mono_time t) { return t <= due; })) {
+    return;
+  }
+
+  armed.push_back(due);
+  auto ms = static_cast<int64_t>(due.time_since_epoch().count());
+  auto wait = delay_until(due, now);
+  if (wait == duration{0}) {
+    self->send(self, timer_atom::value, kind, ms);
+  } else {
+    self->delayed_send(self, wait, timer_atom::value, kind, ms);
+  }
+}
+
 /// Carries out what the machine asked for after one input.
 void apply(person_actor_type* self, person_effects& fx, mono_time now) {
   const auto& links = *self->state.links;
@@ -20,12 +45,10 @@ void apply(person_actor_type* self, person_effects& fx, mono_time now) {
   }
 
   for (const auto& t : fx.timers) {
-    auto wait = delay_until(t.due, now);
-    if (wait == duration{0}) {
-      self->send(self, timer_atom::value, t.kind, t.generation);
-    } else {
-      self->delayed_send(self, wait, timer_atom::value, t.kind, t.generation);
-    }
+    auto& slot = self->state.timers[static_cast<size_t>(t.kind)];
+    slot.generation = t.generation;
+    slot.due = t.due;
+    arm_timer(self, t.kind, now);
   }
 
   for (auto& req : fx.writes) {
@@ -132,8 +155,26 @@ caf::behavior person_actor(person_actor_type* self, person_actor_args args) {
       self->state.current_seq = 0;
       apply(self, fx, now);
     },
-    [self](timer_atom, timer_kind kind, uint64_t generation) {
+    [self](timer_atom, timer_kind kind, int64_t armed_ms) {
+      // This CAF timer is no longer on its way.
       auto now = now_of(self);
+      auto& slot = self->state.timers[static_cast<size_t>(kind)];
+      auto& armed = slot.armed;
+      auto at =
+        std::find(armed.begin(), armed.end(), mono_time{duration{armed_ms}});
+      if (at != armed.end()) {
+        armed.erase(at);
+      }
+
+      // Early for the latest request (it was superseded by a later one):
+      // armed again for the rest.
+      if (!slot.due || *slot.due > now) {
+        arm_timer(self, kind, now);
+        return;
+      }
+
+      auto generation = slot.generation;
+      slot.due.reset();
       person_effects fx;
       update(self, [&](person& p) { p.on_timer(kind, generation, now, fx); });
       apply(self, fx, now);

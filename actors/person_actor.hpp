@@ -18,10 +18,12 @@
 
 #include <caf/all.hpp>
 
+#include <array>
 #include <cstdint>
 #include <functional>
 #include <memory>
 #include <optional>
+#include <vector>
 
 namespace presync::actors {
 
@@ -51,12 +53,25 @@ struct person_actor_args {
   std::shared_ptr<const person_links> links;
 };
 
+/// The CAF timers behind one timer kind of a person. The machine asks for
+/// a new hold at almost every input, each superseding the last; arming a
+/// CAF timer for each would put one message per input through the clock
+/// thread and keep it there for the whole hold. Instead a kind keeps the
+/// machine's latest request, and a CAF timer already on its way that is
+/// due no later is left to fire early and be armed again for the rest.
+struct timer_slot {
+  uint64_t generation = 0;      ///< of the latest request
+  std::optional<mono_time> due; ///< the latest request; nullopt: fired
+  std::vector<mono_time> armed; ///< dues of the CAF timers on their way
+};
+
 struct person_actor_state {
   /// The machine after the last input; also the supervisor's snapshot.
   std::shared_ptr<const person> machine;
   std::shared_ptr<const person_links> links;
   uint64_t last_seq = 0;
   uint64_t current_seq = 0; ///< the input being processed; 0 for a timer
+  std::array<timer_slot, timer_kind_count> timers;
 
   static inline const char* name = "presync.person";
 };

@@ -298,6 +298,11 @@ caf::behavior tenant_supervisor(tenant_supervisor_type* self,
 
   return {
     [self](connect_change& x) { deliver(self, std::move(x)); },
+    [self](connect_batch& b) {
+      for (auto& x : b.changes) {
+        deliver(self, std::move(x));
+      }
+    },
     [self](teams_observation& x) { deliver(self, std::move(x)); },
     [self](write_result& x) { deliver(self, std::move(x)); },
     [self](write_waiting& x) { deliver(self, std::move(x)); },

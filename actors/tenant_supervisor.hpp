@@ -135,7 +135,8 @@ struct tenant_supervisor_state {
 
 using tenant_supervisor_type = caf::stateful_actor<tenant_supervisor_state>;
 
-/// Runs a tenant. Handles connect_change, teams_observation, write_result,
+/// Runs a tenant. Handles connect_change, connect_batch, teams_observation,
+/// write_result,
 /// write_waiting (forwarded to the person), person_snapshot (from its
 /// children), (get_atom, view_atom, person) -> person_view,
 /// (get_atom, journal_atom, person) -> journal_entries,

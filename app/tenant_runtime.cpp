@@ -175,6 +175,15 @@ caf::behavior event_relay(relay_type* self, relay_config cfg) {
         self->state.held.emplace_back(std::move(c));
       }
     },
+    [self](actors::connect_batch& b) {
+      if (self->state.cfg.target) {
+        self->send(self->state.cfg.target, std::move(b));
+      } else {
+        for (auto& c : b.changes) {
+          self->state.held.emplace_back(std::move(c));
+        }
+      }
+    },
     [self](ckpt_atom, std::string& shard, std::string& seq) {
       if (self->state.cfg.target) {
         relay_checkpoint(self, std::move(shard), std::move(seq));

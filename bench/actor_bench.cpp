@@ -439,11 +439,22 @@ ingest_figure measure_ingest(int agents, int records, int rounds) {
     std::snprintf(uid, sizeof uid, "aaaaaaaa-0000-4000-8000-%012d", a);
     people.emplace(uid, person_id(a));
   }
+  // The records come as the Kinesis consumer reads them: in GetRecords
+  // answers of up to 1,000 (consumer_config::limit's default), each
+  // answer's changes one message to the supervisor
+  // (adapters/connect/connect_actors.cpp).
+  constexpr size_t answer_records = 1000;
   connect::agent_event_filter filter;
   int64_t delivered = 0;
   auto cpu0 = process_cpu_seconds();
   for (int r = 0; r < rounds; ++r) {
+    actors::connect_batch batch;
+    size_t read = 0;
     for (const auto& e : events) {
+      if (++read % answer_records == 0 && !batch.changes.empty()) {
+        caf::anon_send(t.supervisor, std::move(batch));
+        batch.changes.clear();
+      }
       auto ev = connect::parse_agent_event(e);
       if (!ev) {
         continue;
@@ -457,11 +468,12 @@ ingest_figure measure_ingest(int agents, int records, int rounds) {
       if (person == people.end()) {
         continue;
       }
-      caf::anon_send(t.supervisor,
-                     actors::connect_change{person->second,
-                                            std::move(ev->effective_state),
-                                            ev->timestamp_ms});
+      batch.changes.push_back(actors::connect_change{
+        person->second, std::move(ev->effective_state), ev->timestamp_ms});
       ++delivered;
+    }
+    if (!batch.changes.empty()) {
+      caf::anon_send(t.supervisor, std::move(batch));
     }
     // Bounded mailboxes: a round is decided before the next is read.
     t.wait_effects(agents + delivered);

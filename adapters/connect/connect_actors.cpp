@@ -5,6 +5,7 @@
 
 #include <optional>
 #include <utility>
+#include <vector>
 
 namespace presync::connect {
 
@@ -19,7 +20,16 @@ class consumer_actor : public caf::event_based_actor {
       consumer_(std::move(setup.call), std::move(setup.config),
                 std::move(setup.people), *setup.store,
                 [this](const actors::connect_change& change,
-                       const agent_event&) { send(supervisor_, change); }) {}
+                       const agent_event&) { batch_.push_back(change); }) {
+    // One message per GetRecords answer, sent before its checkpoint is
+    // stored: the checkpoint must not overtake the events it covers.
+    consumer_.set_handed_over([this] {
+      if (!batch_.empty()) {
+        send(supervisor_, actors::connect_batch{std::move(batch_)});
+        batch_.clear();
+      }
+    });
+  }
 
   caf::behavior make_behavior() override {
     send(this, kpoll_atom::value);
@@ -38,6 +48,7 @@ class consumer_actor : public caf::event_based_actor {
 
  private:
   caf::actor supervisor_;
+  std::vector<actors::connect_change> batch_; ///< of the answer being read
   kinesis_consumer consumer_;
 };
 

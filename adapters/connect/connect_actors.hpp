@@ -1,5 +1,5 @@
 // The Connect adapter's actors: the agent event consumer, which drives a
-// kinesis_consumer and sends connect_change to the tenant supervisor, and
+// kinesis_consumer and sends connect_batch to the tenant supervisor, and
 // the Connect-side writer of the tenant's write queue. Both block on HTTP,
 // so they are spawned detached (one thread each).
 #pragma once
@@ -41,8 +41,9 @@ struct consumer_setup {
   checkpoint_store* store = nullptr;
 };
 
-/// Polls the stream whenever a call is due and sends each applied event to
-/// `supervisor` as connect_change, in stream order per shard. Handles
+/// Polls the stream whenever a call is due and sends the applied events of
+/// each GetRecords answer to `supervisor` as one connect_batch, in stream
+/// order per shard. Handles
 /// (get_atom, kstats_atom) -> consumer_stats and people_update.
 caf::actor spawn_consumer_actor(caf::actor_system& sys, consumer_setup setup,
                                 caf::actor supervisor);

@@ -342,6 +342,9 @@ void kinesis_consumer::hand_over(const std::vector<kinesis::record>& records) {
                                     event->timestamp_ms},
              *event);
   }
+  if (handed_over_) {
+    handed_over_();
+  }
 }
 
 void kinesis_consumer::back_off(reader& r, mono_time now,

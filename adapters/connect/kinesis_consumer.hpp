@@ -94,6 +94,11 @@ struct consumer_stats {
 using deliver_fn =
   std::function<void(const actors::connect_change&, const agent_event&)>;
 
+/// Called after the events of one GetRecords answer were delivered and
+/// before its checkpoint is stored, so that an owner who gathers them can
+/// pass them on ahead of the checkpoint.
+using handed_over_fn = std::function<void()>;
+
 /// Reads a stream; one reader per open shard.
 class kinesis_consumer {
  public:
@@ -106,6 +111,10 @@ class kinesis_consumer {
   /// Does every call that is due at `now` and returns when the next one is
   /// due. Never fails: errors are counted and retried later.
   mono_time poll(mono_time now);
+
+  /// Sets what is called after each GetRecords answer's events (may be
+  /// empty).
+  void set_handed_over(handed_over_fn fn) { handed_over_ = std::move(fn); }
 
   /// Returns the counters so far.
   const consumer_stats& stats() const { return stats_; }
@@ -152,6 +161,7 @@ class kinesis_consumer {
   std::map<std::string, std::string> people_;
   checkpoint_store& store_;
   deliver_fn deliver_;
+  handed_over_fn handed_over_;
   agent_event_filter filter_;
   std::map<std::string, reader> readers_;
   std::set<std::string> finished_;

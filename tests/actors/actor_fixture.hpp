@@ -57,6 +57,9 @@ class actor_fixture : public ::testing::Test {
   /// Runs every job until the mailboxes are empty (the clock stands still).
   void run() { sched_.run(); }
 
+  /// Returns how many timers the actor clock holds.
+  size_t scheduled_timers() { return sched_.clock().schedule().size(); }
+
   /// Returns the simulated instant.
   mono_time now() const { return to_mono(sched_.clock().now()); }
 
@@ -160,6 +163,11 @@ class actor_fixture : public ::testing::Test {
   }
 
   void send(const caf::actor& dest, connect_change x) {
+    self_->send(dest, std::move(x));
+    run();
+  }
+
+  void send(const caf::actor& dest, connect_batch x) {
     self_->send(dest, std::move(x));
     run();
   }

@@ -58,6 +58,37 @@ TEST_F(PersonActor, ChangeRevertedAtTenSecondsWritesNothing) {
   EXPECT_FALSE(v->c2t_hold.has_value());
 }
 
+TEST_F(PersonActor, HoldRestartedByALaterChangeWritesAtItsOwnDue) {
+  send(sup_, connect_change{"alice", "Lunch", 0});
+  advance_to(10s);
+  send(sup_, connect_change{"alice", "OnContact", 10000});
+
+  advance_to(24999ms);
+  auto before = writes(writer_);
+  advance_to(60s);
+  auto after = writes(writer_);
+
+  EXPECT_TRUE(before.empty());
+  ASSERT_EQ(after.size(), 1u);
+  EXPECT_EQ(after[0].at, at(25s));
+  EXPECT_EQ(after[0].value, "Busy/InACall");
+}
+
+TEST_F(PersonActor, ChangesWithinAHoldKeepOneTimerInTheClock) {
+  send(sup_, connect_change{"alice", "OnContact", 0});
+  run();
+  auto timers = scheduled_timers();
+
+  for (int64_t ms : {1000, 2000, 3000, 4000}) {
+    advance_to(duration{ms});
+    send(sup_,
+         connect_change{"alice", ms % 2000 == 0 ? "Lunch" : "OnContact", ms});
+  }
+  run();
+
+  EXPECT_EQ(scheduled_timers(), timers);
+}
+
 TEST_F(PersonActor, ViewAndJournalAnswerThroughTheSupervisor) {
   send(sup_, connect_change{"alice", "OnContact", 0});
   advance_to(15s);

@@ -112,6 +112,20 @@ TEST_F(TenantSupervisor, RestartLimitMarksPersonFailedAndOthersCarryOn) {
             std::vector<std::string>{"28s teams bob Busy/InACall"});
 }
 
+TEST_F(TenantSupervisor, BatchedChangesApplyAsIfEachCameAlone) {
+  auto sup = start();
+  send(sup, connect_batch{{connect_change{"alice", "OnContact", 0},
+                           connect_change{"bob", "Lunch", 0},
+                           connect_change{"bob", "OnContact", 1}}});
+
+  advance_to(60s);
+
+  EXPECT_EQ(describe(writes(writer_)),
+            (std::vector<std::string>{"15s teams alice Busy/InACall",
+                                      "15s teams bob Busy/InACall"}));
+  EXPECT_EQ(view(sup, "bob")->connect_state, "OnContact");
+}
+
 TEST_F(TenantSupervisor, BackOffDoublesBetweenRestarts) {
   auto sup = start(throw_on_boom);
   advance_to(1s);

@@ -236,6 +236,28 @@ TEST_F(KinesisConsumerTest, MalformedRecordIsCountedAndSkipped) {
   EXPECT_TRUE(checkpoints_seen_[1].empty());
 }
 
+TEST_F(KinesisConsumerTest, AnswerEndsAfterItsEventsAndBeforeItsCheckpoint) {
+  stream_.shards = {
+    {"sh-0",
+     "",
+     {event("u1", "e1", 1, "Lunch"), event("u2", "e2", 2, "Break")}}};
+  pc::consumer_config cfg;
+  cfg.start = pc::kinesis::iterator_type::trim_horizon;
+  auto c = make(cfg);
+  std::vector<size_t> delivered_at_end;
+  std::vector<bool> checkpoint_at_end;
+  c.set_handed_over([&] {
+    delivered_at_end.push_back(out_.size());
+    checkpoint_at_end.push_back(store_.get("sh-0").has_value());
+  });
+
+  c.poll(mono_time{});
+
+  EXPECT_EQ(delivered_at_end, std::vector<size_t>{2});
+  EXPECT_EQ(checkpoint_at_end, std::vector<bool>{false});
+  EXPECT_EQ(store_.get("sh-0"), std::optional<std::string>{"101"});
+}
+
 TEST_F(KinesisConsumerTest, ParentShardIsFinishedBeforeItsChild) {
   stream_.shards = {
     {"sh-0",
