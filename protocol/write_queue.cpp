@@ -76,14 +76,19 @@ void write_queue::reconfigure(const write_queue_settings& settings) {
 void write_queue::submit(write_request req, mono_time now, queue_effects& out) {
   auto found = index_.find(req.person);
 
-  // A cancel withdraws what has not been sent and says so; an attempt in
-  // flight cannot be called back, and the person handles its late result.
+  // A cancel withdraws what has not been sent and says so. An attempt in
+  // flight cannot be called back: the person handles its late result, but
+  // should it be throttled it is not sent again.
   if (req.kind == write_kind::cancel) {
     if (found != index_.end()) {
       out.results.push_back(
         {std::move(*found->second), write_outcome::cancelled()});
       waiting_.erase(found->second);
       index_.erase(found);
+    } else if (auto f = in_flight_by_person_.find(req.person);
+               f != in_flight_by_person_.end() &&
+               in_flight_.at(f->second).same_value(req)) {
+      withdrawn_in_flight_.insert(f->second);
     }
     return;
   }
@@ -144,14 +149,22 @@ void write_queue::on_result(uint64_t ticket, const write_outcome& outcome,
   auto req = std::move(found->second);
   in_flight_.erase(found);
   in_flight_by_person_.erase(req.person);
+  const bool withdrawn = withdrawn_in_flight_.erase(ticket) > 0;
 
   // A 429 or 5xx holds back every write of this side until Retry-After,
-  // then the newest value per person goes again.
+  // then the newest value per person goes again. A write withdrawn while
+  // it was on its way is not sent again: it ends as if it had still
+  // waited in the queue.
   if (outcome.result == write_outcome::kind::throttled) {
     auto wait = outcome.retry_after.count() > 0 ? outcome.retry_after
                                                 : settings_.default_retry_after;
     auto until = now + wait;
     blocked_until_ = blocked_until_ ? std::max(*blocked_until_, until) : until;
+    if (withdrawn) {
+      out.results.push_back({std::move(req), write_outcome::cancelled()});
+      pump(now, out);
+      return;
+    }
     if (!index_.contains(req.person)) {
       auto name = req.person;
       waiting_.push_front(req);
@@ -161,7 +174,23 @@ void write_queue::on_result(uint64_t ticket, const write_outcome& outcome,
       }
     }
   }
+  // The same value queued again behind an attempt that landed (withdrawn
+  // and wanted again while on its way) would repeat what the side shows.
+  std::optional<write_request> repeat;
+  if (outcome.result == write_outcome::kind::ok &&
+      req.kind == write_kind::write) {
+    auto queued = index_.find(req.person);
+    if (queued != index_.end() && queued->second->kind == write_kind::write &&
+        queued->second->same_value(req)) {
+      repeat = std::move(*queued->second);
+      waiting_.erase(queued->second);
+      index_.erase(queued);
+    }
+  }
   out.results.push_back({std::move(req), outcome});
+  if (repeat) {
+    out.results.push_back({std::move(*repeat), write_outcome::cancelled()});
+  }
   pump(now, out);
 }
 

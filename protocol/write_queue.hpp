@@ -14,6 +14,7 @@
 #include <optional>
 #include <string>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 namespace presync {
@@ -114,6 +115,9 @@ class write_queue {
   // Attempts sent and not answered yet, by ticket; one per person at most.
   std::unordered_map<uint64_t, write_request> in_flight_;
   std::unordered_map<std::string, uint64_t> in_flight_by_person_;
+  // Attempts in flight that their person withdrew: not sent again when
+  // they come back throttled.
+  std::unordered_set<uint64_t> withdrawn_in_flight_;
 };
 
 } // namespace presync

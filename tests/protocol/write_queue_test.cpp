@@ -117,6 +117,89 @@ TEST(WriteQueue, CancelOfAnAttemptInFlightReportsNothing) {
   EXPECT_EQ(q.in_flight_count(), 1u);
 }
 
+// A withdrawn write that was already on its way and comes back throttled
+// is not sent again: it would put back what the person no longer wants.
+TEST(WriteQueue, WithdrawnAttemptThrottledIsNotSentAgain) {
+  write_queue q;
+  queue_effects fx;
+  q.submit(write_for("a", "Busy/InACall"), at(0s), fx);
+  ASSERT_EQ(fx.dispatches.size(), 1u);
+  queue_effects cancel;
+  q.submit(write_for("a", "Busy/InACall", write_kind::cancel), at(1s), cancel);
+
+  queue_effects after;
+  q.on_result(fx.dispatches[0].ticket, throttled(2s), at(2s), after);
+
+  ASSERT_EQ(after.results.size(), 1u);
+  EXPECT_EQ(after.results[0].outcome.result, write_outcome::kind::cancelled);
+  EXPECT_EQ(after.results[0].request.describe(), "Busy/InACall");
+  EXPECT_TRUE(after.waiting.empty());
+  EXPECT_EQ(q.waiting_count(), 0u);
+  EXPECT_FALSE(q.next_wakeup(at(2s)));
+  // The Retry-After still holds the side back.
+  ASSERT_TRUE(q.blocked_until());
+  EXPECT_EQ(*q.blocked_until(), at(4s));
+}
+
+// A cancel names a value: it does not withdraw an older attempt in flight
+// of another value, which is retried as before when throttled.
+TEST(WriteQueue, CancelOfAnotherValueLeavesTheAttemptInFlight) {
+  write_queue q;
+  queue_effects fx;
+  q.submit(write_for("a", "Busy/InACall"), at(0s), fx);
+  queue_effects cancel;
+  q.submit(write_for("a", "Away", write_kind::cancel), at(1s), cancel);
+
+  queue_effects after;
+  q.on_result(fx.dispatches[0].ticket, throttled(2s), at(2s), after);
+  queue_effects woke;
+  q.on_wakeup(at(4s), woke);
+
+  ASSERT_EQ(after.results.size(), 1u);
+  EXPECT_EQ(after.results[0].outcome.result, write_outcome::kind::throttled);
+  ASSERT_EQ(woke.dispatches.size(), 1u);
+  EXPECT_EQ(woke.dispatches[0].request.describe(), "Busy/InACall");
+}
+
+// A withdrawn attempt that is answered is reported as answered: it may
+// have landed, and the person puts its value right.
+TEST(WriteQueue, WithdrawnAttemptAnsweredOkIsReportedOk) {
+  write_queue q;
+  queue_effects fx;
+  q.submit(write_for("a", "Busy/InACall"), at(0s), fx);
+  queue_effects cancel;
+  q.submit(write_for("a", "Busy/InACall", write_kind::cancel), at(1s), cancel);
+
+  queue_effects after;
+  q.on_result(fx.dispatches[0].ticket, write_outcome::ok(), at(2s), after);
+
+  ASSERT_EQ(after.results.size(), 1u);
+  EXPECT_EQ(after.results[0].outcome.result, write_outcome::kind::ok);
+}
+
+// Withdrawn on its way, wanted again, then landed: the second write of the
+// same value would only repeat it.
+TEST(WriteQueue, SameValueQueuedBehindALandedAttemptIsNotSent) {
+  write_queue q;
+  queue_effects fx;
+  q.submit(write_for("a", "Busy/InACall"), at(0s), fx);
+  queue_effects cancel;
+  q.submit(write_for("a", "Busy/InACall", write_kind::cancel), at(1s), cancel);
+  queue_effects again;
+  q.submit(write_for("a", "Busy/InACall"), at(2s), again);
+  EXPECT_TRUE(again.dispatches.empty());
+
+  queue_effects after;
+  q.on_result(fx.dispatches[0].ticket, write_outcome::ok(), at(3s), after);
+
+  ASSERT_EQ(after.results.size(), 2u);
+  EXPECT_EQ(after.results[0].outcome.result, write_outcome::kind::ok);
+  EXPECT_EQ(after.results[1].outcome.result, write_outcome::kind::cancelled);
+  EXPECT_EQ(after.results[1].request.describe(), "Busy/InACall");
+  EXPECT_TRUE(after.dispatches.empty());
+  EXPECT_EQ(q.waiting_count(), 0u);
+}
+
 TEST(WriteQueue, OneAttemptPerPersonAtATime) {
   write_queue q;
   queue_effects fx;
