@@ -279,7 +279,7 @@ class presync_day {
         wake(static_cast<side>(ev.arg), now);
         break;
       case ev_flush:
-        flush(now);
+        on_flush_timer(now);
         break;
       case ev_poll:
         poll(ev.arg, now);
@@ -336,10 +336,7 @@ class presync_day {
     }
     for (auto& d : qe.dispatches) {
       if (to == side::teams) {
-        if (pending_.empty()) {
-          push(now.time_since_epoch() + p_.gather_window, ev_flush, 0);
-        }
-        pending_.push_back(std::move(d));
+        gather(std::move(d), now);
         continue;
       }
       auto outcome = put_user_status(d.request, now);
@@ -372,7 +369,43 @@ class presync_day {
     handle(to, qe, now);
   }
 
-  /// The Graph writer: what gathered goes out in $batch requests of 20.
+  /// The Graph writer's gather rule (adapters/graph/presence_writer.cpp):
+  /// a write waits for others to share its $batch; the batch leaves when
+  /// it holds 20 or when its oldest write has waited the gather window.
+  void gather(queue_effects::dispatch d, mono_time now) {
+    if (pending_.empty()) {
+      gather_from_ = now;
+    }
+    pending_.push_back(std::move(d));
+    if (pending_.size() >= static_cast<size_t>(writes_per_batch)) {
+      flush(now);
+    } else {
+      arm_flush(gather_from_ + p_.gather_window);
+    }
+  }
+
+  void arm_flush(mono_time due) {
+    if (!flush_due_ || due < *flush_due_) {
+      flush_due_ = due;
+      push(due.time_since_epoch(), ev_flush, 0);
+    }
+  }
+
+  void on_flush_timer(mono_time now) {
+    if (flush_due_ && *flush_due_ <= now) {
+      flush_due_.reset();
+    }
+    if (pending_.empty()) {
+      return;
+    }
+    if (now < gather_from_ + p_.gather_window) {
+      arm_flush(gather_from_ + p_.gather_window);
+      return;
+    }
+    flush(now);
+  }
+
+  /// What gathered goes out in $batch requests of 20.
   void flush(mono_time now) {
     auto batch = std::move(pending_);
     pending_.clear();
@@ -504,6 +537,8 @@ class presync_day {
   write_queue teams_queue_;
   write_queue connect_queue_;
   std::vector<queue_effects::dispatch> pending_;
+  mono_time gather_from_;              ///< the oldest pending write came
+  std::optional<mono_time> flush_due_; ///< the earliest flush armed
   std::priority_queue<event, std::vector<event>, std::greater<>> events_;
   std::array<std::optional<mono_time>, 2> wakeup_;
   uint64_t seq_ = 0;

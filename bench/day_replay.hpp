@@ -31,7 +31,7 @@ struct day_params {
   int agents = 1000;
   int office_users = 1000;
   duration length = std::chrono::hours{8};
-  duration gather_window = std::chrono::milliseconds{20}; ///< Graph writer
+  duration gather_window = std::chrono::seconds{2}; ///< graph.write_gather
 };
 
 struct policy_figures {

@@ -273,10 +273,20 @@ std::optional<mono_time> release_due_retries(self_ptr self, mono_time now) {
 void flush(self_ptr self) {
   auto& st = self->state;
   auto now = actors::now_of(self);
+  const auto waiting = st.pending.size();
   if (auto next = release_due_retries(self, now)) {
     schedule_flush(self, actors::delay_until(*next, now));
   }
   if (st.pending.empty()) {
+    return;
+  }
+  // A batch that is not full leaves once its oldest write has waited the
+  // whole gather window, not at a timer armed for a batch that already
+  // left full; retries that fell due leave at once.
+  const auto gathered_until = st.gather_from + st.args.gather_window;
+  if (st.pending.size() == waiting && waiting < max_batch_requests &&
+      now < gathered_until) {
+    schedule_flush(self, actors::delay_until(gathered_until, now));
     return;
   }
   auto wanted = std::min(st.pending.size(), max_batch_requests);
@@ -296,6 +306,7 @@ void flush(self_ptr self) {
   if (st.pending.size() >= max_batch_requests) {
     self->send(self, flush_atom::value);
   } else if (!st.pending.empty()) {
+    st.gather_from = now;
     schedule_flush(self, st.args.gather_window);
   }
 }
@@ -416,6 +427,9 @@ caf::behavior presence_writer(self_ptr self, presence_writer_args args) {
       }
       p.write = presence_write{id->second, d.request.teams};
       p.request = std::move(d.request);
+      if (st.pending.empty()) {
+        st.gather_from = actors::now_of(self);
+      }
       st.pending.push_back(std::move(p));
       if (st.pending.size() >= max_batch_requests) {
         flush(self);

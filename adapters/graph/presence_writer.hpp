@@ -62,7 +62,7 @@ struct presence_writer_args {
   endpoints where;
   session_settings session; ///< presync's client id and teams_session_ttl
   std::map<std::string, std::string> graph_ids; ///< person id -> Graph id
-  duration gather_window = std::chrono::milliseconds{20};
+  duration gather_window = std::chrono::seconds{2};
   http::request_options options;
   backoff_policy backoff;   ///< failures without Retry-After
   uint64_t jitter_seed = 0; ///< 0: seeded from std::random_device
@@ -107,6 +107,7 @@ struct presence_writer_state {
   std::vector<pending_write> pending;
   std::vector<pending_write> retrying; ///< waiting out their back-off
   std::optional<mono_time> flush_at;   ///< the earliest flush scheduled
+  mono_time gather_from; ///< when the oldest unsent pending write came
   uint64_t next_batch = 1;
   std::map<uint64_t, std::vector<pending_write>> in_flight;
   std::map<uint64_t, bool> resent; ///< batch id -> resent after a 401
