@@ -686,6 +686,18 @@ def run_storm(stack, workload, storm, seconds, bounds, baseline_rss, results):
     check(not twice, f"{name}: no session write repeated the value it held"
           f" ({resends} resent after a lost answer)" +
           ("" if not twice else f": {twice[:5]}"))
+    if twice:
+        # The first such person's writes and what presync says about it.
+        user = twice[0][0]
+        for w in stack.graph("GET", "writes")["writes"]:
+            if w["userId"] == user:
+                print(f"  write {w['time']} {w['operation']} "
+                      f"{w.get('availability')}/{w.get('activity')} "
+                      f"session {w['sessionId'][:8]} -> {w['status']}",
+                      flush=True)
+        status, text = stack.api(f"/v1/tenants/e2e/people/{user}?format=text")
+        print(f"--- presync explain {user} ({status})\n{text[-3000:]}",
+              flush=True)
     puts = stack.connect("GET", "put-user-status")["requests"][puts0:]
     unchanged = [p for p in puts if p["applied"] == "unchanged"]
     check(not unchanged, f"{name}: no PutUserStatus answered unchanged "
