@@ -1,6 +1,7 @@
 #include "adapters/connect/agent_event_filter.hpp"
 
 #include <algorithm>
+#include <functional>
 
 namespace presync::connect {
 
@@ -26,10 +27,14 @@ filter_verdict agent_event_filter::offer(const agent_event& event) {
 
   // Duplicates first: a repeated record must not even refresh the id list.
   auto& ids = agent.recent_ids;
-  if (std::find(ids.begin(), ids.end(), event.event_id) != ids.end()) {
+  const auto hash = std::hash<std::string>{}(event.event_id);
+  auto same = [&](const seen_id& s) {
+    return s.hash == hash && s.id == event.event_id;
+  };
+  if (std::any_of(ids.begin(), ids.end(), same)) {
     return filter_verdict::duplicate;
   }
-  ids.push_back(event.event_id);
+  ids.push_back(seen_id{hash, event.event_id});
   if (ids.size() > ids_per_agent_) {
     ids.pop_front();
   }

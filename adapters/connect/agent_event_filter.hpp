@@ -50,8 +50,15 @@ class agent_event_filter {
   size_t remembered_ids(const std::string& user_id) const;
 
  private:
+  /// An event id with its hash: most ids of an agent share a long prefix,
+  /// so comparing the hashes first spares a string compare per id.
+  struct seen_id {
+    size_t hash = 0;
+    std::string id;
+  };
+
   struct agent_state {
-    std::deque<std::string> recent_ids; ///< oldest first
+    std::deque<seen_id> recent_ids; ///< oldest first
     int64_t newest_applied_ms = 0;
     bool any_applied = false;
     bool logged_out = false;
