@@ -314,9 +314,9 @@ void person::on_teams(const presence& observed, int64_t source_ms,
   }
 
   // An echo of presync's last write never starts teams_to_connect.
-  bool echo = last_teams_write_ && last_teams_write_->value.value &&
+  bool echo = last_teams_write_ && last_teams_write_->value.value() &&
               now - last_teams_write_->at <= settings_->echo_window &&
-              reports_as(observed, *last_teams_write_->value.value);
+              reports_as(observed, *last_teams_write_->value.value());
   if (echo) {
     on_teams_echo(observed, chained, now, out);
     return;
@@ -645,7 +645,7 @@ void person::schedule_refresh(mono_time posted, person_effects& out) {
 
   // Teams fades an idle Available session after 5 minutes; other values
   // live until the session's expiry.
-  bool available = session_.value->availability == "Available";
+  bool available = session_.value()->availability == "Available";
   refresh_due_ = available ? posted + settings_->available_refresh
                            : posted + settings_->teams_session_ttl -
                                settings_->session_refresh_margin;
@@ -838,7 +838,7 @@ void person::on_connect_written(const std::string& status,
   last_connect_write_at_ = now;
   std::optional<connect_write> w;
   if (connect_pending_ && iequals(connect_pending_->status, status)) {
-    w = std::move(connect_pending_);
+    w = std::move(*connect_pending_);
     connect_pending_.reset();
   }
   // The agent has the status now, though it is projected to Teams only

@@ -10,6 +10,7 @@
 // tenant supervisor restarts a failed person actor.
 #pragma once
 
+#include "protocol/internal/compact.hpp"
 #include "protocol/journal.hpp"
 #include "protocol/messages.hpp"
 #include "protocol/rules.hpp"
@@ -122,8 +123,17 @@ class person {
  private:
   // -- hold bookkeeping -----------------------------------------------------
 
+  // Status names, presences and Teams targets are held as
+  // protocol/internal/compact.hpp handles (8 bytes each), and members that
+  // are rarely set live on the heap, so that a person, which its actor
+  // copies after every input, is small (docs/PERFORMANCE.md).
+  using name = internal::name;
+  using compact_target = internal::compact_target;
+  template <class T>
+  using boxed_optional = internal::boxed_optional<T>;
+
   struct c2t_hold_state {
-    teams_target target;
+    compact_target target;
     mono_time due;
     bool chained = false;
   };
@@ -149,16 +159,16 @@ class person {
 
   /// What presync replaced when it acted on a Teams key.
   struct match_record {
-    std::string rule_key;
-    std::string set_status;
-    std::string replaced;
+    name rule_key;
+    name set_status;
+    name replaced;
     bool restore_on_exit = false;
     bool untouched = true; ///< the agent kept set_status since
   };
 
   /// The Teams write presync last made (for echo and chain windows).
   struct last_teams_write {
-    teams_target value;
+    compact_target value;
     mono_time at;
     bool for_contact = false; ///< made while the agent was on a contact
   };
@@ -166,14 +176,14 @@ class person {
   /// A Connect write in flight and the record it creates once done (a
   /// rule's write), or the record it ends (a restore).
   struct connect_write {
-    std::string status;
+    name status;
     bool restore = false;
     std::optional<match_record> record;
     /// Withdrawn because its reason ended before it was sent. Should it
     /// have been on its way already and land, `put_back` (the agent's
     /// status when it was withdrawn) is written back.
     bool withdrawn = false;
-    std::string put_back;
+    name put_back;
   };
 
   // -- steps ----------------------------------------------------------------
@@ -241,45 +251,46 @@ class person {
   std::string id_;
   bool has_teams_;
   bool has_connect_;
-  std::shared_ptr<const sync_settings> settings_;
-
-  // Connect side: effective state and the last non-system state (the agent
-  // status as far as rules and restores are concerned).
-  std::string connect_state_;
-  std::string agent_status_;
-  std::optional<int64_t> connect_source_ms_;
-
-  // Teams side as observed (the aggregate of all sessions).
-  presence teams_observed_;
-  std::optional<int64_t> teams_source_ms_;
 
   // presync's own session: what it holds once a write succeeded, and what
   // was asked of the queue but is not confirmed yet.
   bool session_known_ = false;
-  teams_target session_;
-  std::optional<mono_time> session_posted_at_;
-  std::optional<teams_target> teams_pending_;
   bool teams_pending_for_contact_ = false;
-  /// A Teams write withdrawn while it may already have been on its way,
-  /// until its answer comes: should presync stop before then, nobody knows
-  /// what the session shows.
-  std::optional<teams_target> teams_withdrawn_;
   bool session_in_doubt_ = false;
-  std::optional<last_teams_write> last_teams_write_;
-
-  std::optional<connect_write> connect_pending_;
-  std::optional<mono_time> last_connect_write_at_;
-
-  std::optional<c2t_hold_state> c2t_hold_;
-  std::optional<t2c_hold_state> t2c_hold_;
-  std::optional<exit_hold_state> exit_hold_;
-  std::optional<deferral_state> deferral_;
-  std::optional<match_record> match_;
-  std::optional<match_record> pending_restore_; ///< a deferred restore
-  std::optional<mono_time> refresh_due_;
 
   // Loop guard (DESIGN.md §4, "Loop guard").
   int chain_ = 0;
+  std::shared_ptr<const sync_settings> settings_;
+
+  // Connect side: effective state and the last non-system state (the agent
+  // status as far as rules and restores are concerned).
+  name connect_state_;
+  name agent_status_;
+  std::optional<int64_t> connect_source_ms_;
+
+  // Teams side as observed (the aggregate of all sessions).
+  internal::compact_presence teams_observed_;
+  std::optional<int64_t> teams_source_ms_;
+
+  compact_target session_;
+  std::optional<mono_time> session_posted_at_;
+  std::optional<compact_target> teams_pending_;
+  /// A Teams write withdrawn while it may already have been on its way,
+  /// until its answer comes: should presync stop before then, nobody knows
+  /// what the session shows.
+  std::optional<compact_target> teams_withdrawn_;
+  std::optional<last_teams_write> last_teams_write_;
+
+  boxed_optional<connect_write> connect_pending_;
+  std::optional<mono_time> last_connect_write_at_;
+
+  std::optional<c2t_hold_state> c2t_hold_;
+  boxed_optional<t2c_hold_state> t2c_hold_;
+  std::optional<exit_hold_state> exit_hold_;
+  std::optional<deferral_state> deferral_;
+  boxed_optional<match_record> match_;
+  boxed_optional<match_record> pending_restore_; ///< a deferred restore
+  std::optional<mono_time> refresh_due_;
   std::optional<mono_time> paused_until_;
 
   std::array<uint64_t, timer_kind_count> generation_{};

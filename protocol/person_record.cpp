@@ -200,8 +200,8 @@ struct person_record_access {
       w.key("connect_source_ms").part(*p.connect_source_ms_).end();
     }
     w.key("teams_observed")
-      .part(p.teams_observed_.availability)
-      .part(p.teams_observed_.activity)
+      .part(p.teams_observed_.get().availability)
+      .part(p.teams_observed_.get().activity)
       .end();
     if (p.teams_source_ms_) {
       w.key("teams_source_ms").part(*p.teams_source_ms_).end();

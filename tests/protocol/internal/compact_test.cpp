@@ -1,0 +1,107 @@
+#include "protocol/internal/compact.hpp"
+
+#include <gtest/gtest.h>
+
+#include <string>
+#include <utility>
+
+namespace presync::internal {
+namespace {
+
+TEST(CompactName, EqualNamesShareOnePooledCopy) {
+  name a{std::string{"AfterContactWork"}};
+  name b{"AfterContactWork"};
+
+  EXPECT_EQ(&a.str(), &b.str());
+  EXPECT_EQ(a, b);
+  EXPECT_EQ(a, std::string{"AfterContactWork"});
+}
+
+TEST(CompactName, EmptyByDefaultAndFromEmptyText) {
+  name a;
+  name b{""};
+
+  EXPECT_TRUE(a.empty());
+  EXPECT_EQ(a, b);
+  EXPECT_EQ(a.str(), "");
+}
+
+TEST(CompactName, ALongNameIsOwnedAndCopiedByValue) {
+  std::string text(pooled_size_max + 1, 'x');
+  name a{text};
+
+  name b = a;
+  name c = std::move(a);
+
+  EXPECT_EQ(b.str(), text);
+  EXPECT_EQ(c.str(), text);
+  EXPECT_NE(&b.str(), &c.str());
+  EXPECT_EQ(b, c);
+}
+
+TEST(CompactName, JoinsWithTextLikeAString) {
+  name n{"Lunch"};
+
+  EXPECT_EQ("agent has " + n, "agent has Lunch");
+  EXPECT_EQ(std::string{"agent has "} + n, "agent has Lunch");
+  EXPECT_EQ(n + " now", "Lunch now");
+  EXPECT_EQ(n + std::string{" now"}, "Lunch now");
+}
+
+TEST(CompactPresence, ReadsAsThePresenceItWasMadeOf) {
+  presence p{"Busy", "InACall"};
+
+  compact_presence c{p};
+  compact_presence d = c;
+
+  EXPECT_EQ(c.get(), p);
+  EXPECT_EQ(c.key(), "Busy/InACall");
+  EXPECT_EQ(c, d);
+  EXPECT_FALSE((c == compact_presence{presence{"Busy", "Busy"}}));
+}
+
+TEST(CompactTarget, KeepsClearApartFromEveryPresence) {
+  compact_target clear{teams_target::clear()};
+  compact_target busy{teams_target::of({"Busy", "InACall"})};
+  compact_target odd{teams_target::of({"", ""})};
+
+  EXPECT_TRUE(clear.is_clear());
+  EXPECT_EQ(clear.describe(), "clear");
+  EXPECT_EQ(busy.describe(), "Busy/InACall");
+  EXPECT_FALSE(clear == busy);
+  EXPECT_FALSE(clear == odd);
+  EXPECT_TRUE(clear == teams_target::clear());
+  EXPECT_TRUE(busy == teams_target::of({"Busy", "InACall"}));
+  EXPECT_FALSE(busy == teams_target::of({"busy", "InACall"}));
+  EXPECT_EQ(static_cast<teams_target>(busy),
+            teams_target::of({"Busy", "InACall"}));
+}
+
+TEST(CompactTarget, AnOwnedPresenceComparesByValue) {
+  std::string long_activity(pooled_size_max + 1, 'a');
+  teams_target t = teams_target::of({"Busy", long_activity});
+
+  compact_target a{t};
+  compact_target b{t};
+
+  EXPECT_TRUE(a == b);
+  EXPECT_TRUE(a == t);
+  EXPECT_EQ(a.value()->activity, long_activity);
+}
+
+TEST(BoxedOptional, CopiesItsValue) {
+  boxed_optional<std::string> a{std::string{"one"}};
+
+  boxed_optional<std::string> b = a;
+  *b = "two";
+
+  EXPECT_EQ(*a, "one");
+  EXPECT_EQ(*b, "two");
+  a.reset();
+  EXPECT_FALSE(a);
+  EXPECT_FALSE(a.to_optional());
+  EXPECT_EQ(b.to_optional(), std::optional<std::string>{"two"});
+}
+
+} // namespace
+} // namespace presync::internal
