@@ -501,10 +501,20 @@ expected<people> create_people(world_http& http, const world& w,
 
 // -- presync ------------------------------------------------------------------
 
+/// How long presync may take to become ready: its start lists Connect's
+/// users and reads their current data at Connect's default 2 requests a
+/// second (about one request per 50 agents) while the Graph directory
+/// loads, so the wait grows with the people (430 s at 100,000).
+duration ready_timeout(int agents, int office_users) {
+  return 90s + std::chrono::milliseconds{25} * agents +
+         std::chrono::milliseconds{1} * office_users;
+}
+
 /// Waits for presync's /readyz; the error quotes the end of its log.
 std::optional<std::string> wait_ready(world_http& http, world& w,
-                                      const std::string& log_file) {
-  const auto deadline = steady::now() + 90s;
+                                      const std::string& log_file,
+                                      duration timeout) {
+  const auto deadline = steady::now() + timeout;
   std::string last = "no answer yet";
   while (!interrupted()) {
     if (!w.presync->running()) {
@@ -518,8 +528,12 @@ std::optional<std::string> wait_ready(world_http& http, world& w,
     }
     last = r ? "HTTP " + std::to_string(r->status) : r.err().describe();
     if (steady::now() >= deadline) {
-      return "presync was not ready after 90 s (/readyz: " + last +
-             "); the end of " + log_file + ":\n" + tail_of_file(log_file, 20);
+      return "presync was not ready after " +
+             std::to_string(
+               std::chrono::duration_cast<std::chrono::seconds>(timeout)
+                 .count()) +
+             " s (/readyz: " + last + "); the end of " + log_file + ":\n" +
+             tail_of_file(log_file, 20);
     }
     std::this_thread::sleep_for(200ms);
   }
@@ -1119,7 +1133,9 @@ int run_demo(const demo_options& o) {
     w.presync.emplace(std::move(*started));
     std::printf("presync       starting, log %s\n", log_file.c_str());
     std::fflush(stdout);
-    if (auto problem = wait_ready(http, w, log_file)) {
+    if (auto problem = wait_ready(
+          http, w, log_file,
+          ready_timeout(o.workload.agents, o.workload.office_users))) {
       if (interrupted()) {
         return 130;
       }
