@@ -3,7 +3,9 @@
 #include <gtest/gtest.h>
 
 #include <string>
+#include <thread>
 #include <utility>
+#include <vector>
 
 namespace presync::internal {
 namespace {
@@ -24,6 +26,26 @@ TEST(CompactName, EmptyByDefaultAndFromEmptyText) {
   EXPECT_TRUE(a.empty());
   EXPECT_EQ(a, b);
   EXPECT_EQ(a.str(), "");
+}
+
+TEST(CompactName, ThreadsInterningTheSameNamesShareTheirCopies) {
+  std::vector<std::vector<const std::string*>> seen(4);
+  std::vector<std::thread> threads;
+  for (auto& out : seen) {
+    threads.emplace_back([&out] {
+      for (int i = 0; i < 500; ++i) {
+        name n{"Status" + std::to_string(i % 50)};
+        out.push_back(&n.str());
+      }
+    });
+  }
+  for (auto& t : threads) {
+    t.join();
+  }
+
+  for (const auto& out : seen) {
+    EXPECT_EQ(out, seen.front());
+  }
 }
 
 TEST(CompactName, ALongNameIsOwnedAndCopiedByValue) {
