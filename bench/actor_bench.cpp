@@ -67,6 +67,7 @@ struct probe {
   std::atomic<int64_t> writes{0};
   std::vector<std::atomic<int64_t>> hold_due_ms; ///< per person, 0: none
   std::vector<double> delays_ms;                 ///< the writer's only
+  std::vector<int64_t> arrivals_us; ///< when each of those reached it
   bool record_delays = false;
 };
 
@@ -90,6 +91,7 @@ caf::behavior ack_writer(caf::stateful_actor<ack_writer_state>* self,
                           .count();
           p->delays_ms.push_back(static_cast<double>(now_us - due * 1000) /
                                  1000.0);
+          p->arrivals_us.push_back(now_us);
         }
       }
       p->writes.fetch_add(1, std::memory_order_relaxed);
@@ -269,11 +271,31 @@ memory_figure measure_memory(int persons, int changes, duration hold) {
   return f;
 }
 
+std::vector<int64_t> gather_departures(const std::vector<int64_t>& arrivals_us,
+                                       int64_t window_us, size_t batch) {
+  std::vector<int64_t> out(arrivals_us.size());
+  size_t first = 0;
+  while (first < arrivals_us.size()) {
+    const auto closes = arrivals_us[first] + window_us;
+    auto last = first; // one past the batch
+    while (last < arrivals_us.size() && last - first < batch &&
+           arrivals_us[last] <= closes) {
+      ++last;
+    }
+    const auto leaves = last - first == batch ? arrivals_us[last - 1] : closes;
+    std::fill(out.begin() + static_cast<ptrdiff_t>(first),
+              out.begin() + static_cast<ptrdiff_t>(last), leaves);
+    first = last;
+  }
+  return out;
+}
+
 delay_figure measure_engine_delay(int persons, double rate, duration run,
-                                  duration hold) {
+                                  duration hold, duration gather) {
   delay_figure f;
   f.persons = persons;
   f.changes_per_second = rate;
+  f.gather_ms = static_cast<double>(gather.count());
 
   tenant t{persons, hold, true};
   t.start();
@@ -302,12 +324,25 @@ delay_figure measure_engine_delay(int persons, double rate, duration run,
   std::this_thread::sleep_for(hold + 1s);
   t.wait_quiet(300ms);
 
-  // The writer is idle now: its samples can be read.
+  // The writer is idle now: its samples can be read. One writer actor
+  // records them, so the arrivals are in order.
   auto& d = t.p->delays_ms;
   f.samples = static_cast<int64_t>(d.size());
-  f.max_ms = d.empty() ? 0 : *std::max_element(d.begin(), d.end());
-  f.p50_ms = percentile(d, 0.50);
-  f.p99_ms = percentile(d, 0.99);
+  auto leaves = gather_departures(
+    t.p->arrivals_us,
+    std::chrono::duration_cast<std::chrono::microseconds>(gather).count(), 20);
+  std::vector<double> leaving(d.size());
+  for (size_t k = 0; k < d.size(); ++k) {
+    leaving[k] =
+      d[k] + static_cast<double>(leaves[k] - t.p->arrivals_us[k]) / 1000.0;
+  }
+  f.writer_max_ms = d.empty() ? 0 : *std::max_element(d.begin(), d.end());
+  f.writer_p50_ms = percentile(d, 0.50);
+  f.writer_p99_ms = percentile(d, 0.99);
+  f.max_ms =
+    leaving.empty() ? 0 : *std::max_element(leaving.begin(), leaving.end());
+  f.p50_ms = percentile(leaving, 0.50);
+  f.p99_ms = percentile(leaving, 0.99);
   return f;
 }
 

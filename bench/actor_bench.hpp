@@ -39,22 +39,36 @@ struct memory_figure {
 /// before the tenant existed. Run it in a fresh process (see isolated()).
 memory_figure measure_memory(int persons, int changes, duration hold);
 
-/// The engine delay: from a hold's end to the write reaching the writer.
+/// The engine delay: from a hold's end to the write's request leaving
+/// presync, and the part of it up to the writer.
 struct delay_figure {
   int persons = 0;
   double changes_per_second = 0;
+  double gather_ms = 0; ///< the writer's gather window applied
   int64_t samples = 0;
-  double p50_ms = 0;
+  double p50_ms = 0; ///< to the request leaving, the gather included
   double p99_ms = 0;
   double max_ms = 0;
+  double writer_p50_ms = 0; ///< to the write reaching the writer
+  double writer_p99_ms = 0;
+  double writer_max_ms = 0;
 };
 
 /// Runs `persons` people for `run`, changing the Connect state of a
 /// different person `rate` times per second; every hold lasts `hold` and
 /// ends (nobody changes twice within it). The Teams queue's budget is
-/// lifted so that the figure is the engine's and not the platform's.
+/// lifted so that the figure is the engine's and not the platform's. The
+/// writes reach a stand-in writer; when each would leave in a $batch is
+/// computed from their arrivals with the Graph writer's rule for `gather`.
 delay_figure measure_engine_delay(int persons, double rate, duration run,
-                                  duration hold);
+                                  duration hold, duration gather);
+
+/// When each write leaves under the Graph writer's gather rule
+/// (adapters/graph/presence_writer.cpp): a batch starts with the first
+/// write after the last one left and leaves when it holds `batch` writes
+/// or when its first has waited `window`. `arrivals_us` is in order.
+std::vector<int64_t> gather_departures(const std::vector<int64_t>& arrivals_us,
+                                       int64_t window_us, size_t batch);
 
 /// Agent event records to decisions, against simdjson alone.
 struct ingest_figure {

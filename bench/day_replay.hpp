@@ -19,6 +19,7 @@
 // replaced it: a flicker or an Offline flash).
 #pragma once
 
+#include "config/config.hpp"
 #include "protocol/time.hpp"
 
 #include <cstdint>
@@ -31,7 +32,7 @@ struct day_params {
   int agents = 1000;
   int office_users = 1000;
   duration length = std::chrono::hours{8};
-  duration gather_window = std::chrono::seconds{2}; ///< graph.write_gather
+  duration gather_window = config::graph_config{}.write_gather;
 };
 
 struct policy_figures {
