@@ -273,7 +273,7 @@ class person {
   std::optional<int64_t> teams_source_ms_;
 
   compact_target session_;
-  std::optional<mono_time> session_posted_at_;
+  internal::optional_instant session_posted_at_;
   std::optional<compact_target> teams_pending_;
   /// A Teams write withdrawn while it may already have been on its way,
   /// until its answer comes: should presync stop before then, nobody knows
@@ -282,7 +282,7 @@ class person {
   std::optional<last_teams_write> last_teams_write_;
 
   boxed_optional<connect_write> connect_pending_;
-  std::optional<mono_time> last_connect_write_at_;
+  internal::optional_instant last_connect_write_at_;
 
   std::optional<c2t_hold_state> c2t_hold_;
   boxed_optional<t2c_hold_state> t2c_hold_;
@@ -290,10 +290,12 @@ class person {
   std::optional<deferral_state> deferral_;
   boxed_optional<match_record> match_;
   boxed_optional<match_record> pending_restore_; ///< a deferred restore
-  std::optional<mono_time> refresh_due_;
-  std::optional<mono_time> paused_until_;
+  internal::optional_instant refresh_due_;
+  internal::optional_instant paused_until_;
 
-  std::array<uint64_t, timer_kind_count> generation_{};
+  /// The generation of each timer kind's latest request. 32 bits: four
+  /// billion holds of one kind for one person are out of reach.
+  std::array<uint32_t, timer_kind_count> generation_{};
   journal journal_;
 };
 

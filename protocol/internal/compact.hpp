@@ -16,6 +16,7 @@
 
 #include "protocol/rules.hpp"
 #include "protocol/status.hpp"
+#include "protocol/time.hpp"
 
 #include <cstddef>
 #include <cstdint>
@@ -227,6 +228,29 @@ class compact_target {
 
  private:
   pool_handle<presence> h_;
+};
+
+/// A std::optional<mono_time> in 8 bytes: the earliest instant the type
+/// holds stands for none (no instant presync computes comes near it).
+class optional_instant {
+ public:
+  optional_instant() = default;
+  optional_instant(std::nullopt_t) {}
+  optional_instant(mono_time t) : t_(t) {}
+
+  explicit operator bool() const { return t_ != none(); }
+  bool has_value() const { return t_ != none(); }
+  const mono_time& operator*() const { return t_; }
+  void reset() { t_ = none(); }
+
+  operator std::optional<mono_time>() const {
+    return has_value() ? std::optional<mono_time>{t_} : std::nullopt;
+  }
+
+ private:
+  static constexpr mono_time none() { return mono_time::min(); }
+
+  mono_time t_ = none();
 };
 
 /// An optional value kept on the heap: 8 bytes while empty, which is how

@@ -111,6 +111,20 @@ TEST(CompactTarget, AnOwnedPresenceComparesByValue) {
   EXPECT_EQ(a.value()->activity, long_activity);
 }
 
+TEST(OptionalInstant, ReadsLikeAnOptionalInstant) {
+  optional_instant none;
+  optional_instant zero{at(duration{0})};
+  optional_instant past{at(duration{-5})};
+
+  EXPECT_FALSE(none);
+  EXPECT_EQ(static_cast<std::optional<mono_time>>(none), std::nullopt);
+  ASSERT_TRUE(zero);
+  EXPECT_EQ(*zero, at(duration{0}));
+  EXPECT_EQ(static_cast<std::optional<mono_time>>(past), at(duration{-5}));
+  past.reset();
+  EXPECT_FALSE(past.has_value());
+}
+
 TEST(BoxedOptional, CopiesItsValue) {
   boxed_optional<std::string> a{std::string{"one"}};
 
