@@ -248,18 +248,15 @@ class person {
 
   // -- member variables -----------------------------------------------------
 
+  // The flags and the loop guard's chain come first, so that they share
+  // one 8-byte word.
   std::string id_;
   bool has_teams_;
   bool has_connect_;
-
-  // presync's own session: what it holds once a write succeeded, and what
-  // was asked of the queue but is not confirmed yet.
-  bool session_known_ = false;
+  bool session_known_ = false; ///< presync's session value is known
   bool teams_pending_for_contact_ = false;
   bool session_in_doubt_ = false;
-
-  // Loop guard (DESIGN.md §4, "Loop guard").
-  int chain_ = 0;
+  int chain_ = 0; ///< loop guard (DESIGN.md §4, "Loop guard")
   std::shared_ptr<const sync_settings> settings_;
 
   // Connect side: effective state and the last non-system state (the agent
@@ -272,6 +269,8 @@ class person {
   internal::compact_presence teams_observed_;
   std::optional<int64_t> teams_source_ms_;
 
+  // presync's own session: what it holds once a write succeeded, and what
+  // was asked of the queue but is not confirmed yet.
   compact_target session_;
   internal::optional_instant session_posted_at_;
   std::optional<compact_target> teams_pending_;
@@ -291,7 +290,7 @@ class person {
   boxed_optional<match_record> match_;
   boxed_optional<match_record> pending_restore_; ///< a deferred restore
   internal::optional_instant refresh_due_;
-  internal::optional_instant paused_until_;
+  internal::optional_instant paused_until_; ///< loop guard
 
   /// The generation of each timer kind's latest request. 32 bits: four
   /// billion holds of one kind for one person are out of reach.
