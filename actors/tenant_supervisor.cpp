@@ -32,8 +32,12 @@ void drop(self_ptr self, const std::string& reason) {
 void spawn_child(self_ptr self, const std::string& id) {
   auto& st = self->state;
   auto& slot = st.people.at(id);
-  person_actor_args args{slot.init,     st.cfg.mode, st.cfg.sync,
-                         slot.snapshot, slot.acked,  st.links};
+  person_actor_args args{slot.init ? *slot.init : person_init{},
+                         st.cfg.mode,
+                         st.cfg.sync,
+                         slot.snapshot,
+                         slot.acked,
+                         st.links};
   slot.child = self->spawn<caf::monitored>(person_actor, std::move(args));
   st.by_child[slot.child.id()] = id;
   for (const auto& x : slot.unacked) {
@@ -282,7 +286,7 @@ caf::behavior tenant_supervisor(tenant_supervisor_type* self,
                  st.cfg.on_effects});
   for (const auto& init : st.cfg.people) {
     auto& slot = st.people[init.id];
-    slot.init = init;
+    slot.init = std::make_unique<person_init>(init);
     if (auto stored = st.cfg.stored.find(init.id);
         stored != st.cfg.stored.end()) {
       slot.snapshot = stored->second;
@@ -324,6 +328,12 @@ caf::behavior tenant_supervisor(tenant_supervisor_type* self,
         std::find_if(slot.unacked.begin(), slot.unacked.end(),
                      [&](const auto& x) { return x.seq > slot.acked; });
       slot.unacked.erase(slot.unacked.begin(), done);
+      // A backlog's capacity is not kept for every person (about 200
+      // bytes each at 100,000); one input's is.
+      if (slot.unacked.empty() && slot.unacked.capacity() > 1) {
+        slot.unacked.shrink_to_fit();
+      }
+      slot.init.reset();
       if (self->state.cfg.on_snapshot) {
         self->state.cfg.on_snapshot(s.person, slot.snapshot);
       }
@@ -379,7 +389,8 @@ caf::behavior tenant_supervisor(tenant_supervisor_type* self,
     [self](add_person& a) {
       auto id = a.init.id;
       remove(self, id);
-      self->state.people[id].init = std::move(a.init);
+      self->state.people[id].init =
+        std::make_unique<person_init>(std::move(a.init));
       spawn_child(self, id);
       log(self, "info", "person_added", id, "");
     },

@@ -98,7 +98,9 @@ struct tenant_config {
 
 /// What the supervisor keeps about one person.
 struct person_slot {
-  person_init init;
+  /// The facts a first start begins from; dropped once a snapshot holds
+  /// the person, since a restart resumes the snapshot.
+  std::unique_ptr<person_init> init;
   std::shared_ptr<const person> snapshot; ///< null until the first one
   uint64_t acked = 0;    ///< the last input the snapshot has processed
   uint64_t next_seq = 0; ///< the last number given to an input
