@@ -202,6 +202,7 @@ const phrase_index& index() {
 
 void append_encoded(std::string& out, std::string_view text) {
   const auto& idx = index();
+  out.reserve(out.size() + text.size());
   size_t pos = 0;
   while (pos < text.size()) {
     auto c = static_cast<unsigned char>(text[pos]);
@@ -311,23 +312,20 @@ void journal::add(const journal_entry& e) {
     drop_oldest();
   }
 
-  // The instant of the newest entry, which the new one is counted from.
-  auto last_ms = base_ms_;
-  for (size_t pos = 0; pos < bytes_.size();) {
-    auto p = read_entry(bytes_, pos);
-    last_ms = wrapping_add(last_ms, p.delta_ms);
-    pos = p.next;
-  }
-
-  std::string detail;
+  // Encoded in a buffer of the thread's that keeps its capacity: a
+  // decision is noted on every input.
+  thread_local std::string detail;
+  thread_local std::string entry;
+  detail.clear();
+  entry.clear();
   append_encoded(detail, std::string_view{e.detail}.substr(0, UINT16_MAX));
   auto at_ms = static_cast<int64_t>(e.at.time_since_epoch().count());
   auto what_dir = static_cast<uint8_t>(static_cast<unsigned>(e.what) << 1 |
                                        static_cast<unsigned>(e.dir));
 
   // Grow by what is needed only: most journals never fill up.
-  std::string entry;
-  append_varint(entry, zigzag(wrapping_sub(at_ms, last_ms)));
+  append_varint(entry, zigzag(wrapping_sub(at_ms, last_ms_)));
+  last_ms_ = at_ms;
   entry += static_cast<char>(what_dir);
   append_varint(entry, detail.size());
   auto need = bytes_.size() + entry.size() + detail.size();

@@ -112,6 +112,9 @@ class journal {
   /// The instant the first entry's difference is counted from: the
   /// instant of the last entry dropped (or 0).
   int64_t base_ms_ = 0;
+  /// The instant of the newest entry (base_ms_ when there is none), which
+  /// the next entry is counted from.
+  int64_t last_ms_ = 0;
   uint32_t capacity_;
   uint32_t count_ = 0;
   std::string bytes_; ///< packed entries, oldest first
