@@ -24,6 +24,18 @@ write_outcome throttled(duration retry_after, int status = 429) {
   return o;
 }
 
+// Sends Busy/InACall for person "a" at 0 s and withdraws it at 1 s while
+// it is on its way; returns the attempt's ticket.
+uint64_t send_then_withdraw(write_queue& q) {
+  queue_effects fx;
+  q.submit(write_for("a", "Busy/InACall"), at(0s), fx);
+  EXPECT_EQ(fx.dispatches.size(), 1u);
+  queue_effects cancel;
+  q.submit(write_for("a", "Busy/InACall", write_kind::cancel), at(1s), cancel);
+  EXPECT_TRUE(cancel.results.empty());
+  return fx.dispatches.at(0).ticket;
+}
+
 TEST(WriteQueue, SendsAtOnceWhenNothingHoldsItBack) {
   write_queue q;
   queue_effects fx;
@@ -121,14 +133,10 @@ TEST(WriteQueue, CancelOfAnAttemptInFlightReportsNothing) {
 // is not sent again: it would put back what the person no longer wants.
 TEST(WriteQueue, WithdrawnAttemptThrottledIsNotSentAgain) {
   write_queue q;
-  queue_effects fx;
-  q.submit(write_for("a", "Busy/InACall"), at(0s), fx);
-  ASSERT_EQ(fx.dispatches.size(), 1u);
-  queue_effects cancel;
-  q.submit(write_for("a", "Busy/InACall", write_kind::cancel), at(1s), cancel);
+  auto ticket = send_then_withdraw(q);
 
   queue_effects after;
-  q.on_result(fx.dispatches[0].ticket, throttled(2s), at(2s), after);
+  q.on_result(ticket, throttled(2s), at(2s), after);
 
   ASSERT_EQ(after.results.size(), 1u);
   EXPECT_EQ(after.results[0].outcome.result, write_outcome::kind::cancelled);
@@ -165,13 +173,10 @@ TEST(WriteQueue, CancelOfAnotherValueLeavesTheAttemptInFlight) {
 // have landed, and the person puts its value right.
 TEST(WriteQueue, WithdrawnAttemptAnsweredOkIsReportedOk) {
   write_queue q;
-  queue_effects fx;
-  q.submit(write_for("a", "Busy/InACall"), at(0s), fx);
-  queue_effects cancel;
-  q.submit(write_for("a", "Busy/InACall", write_kind::cancel), at(1s), cancel);
+  auto ticket = send_then_withdraw(q);
 
   queue_effects after;
-  q.on_result(fx.dispatches[0].ticket, write_outcome::ok(), at(2s), after);
+  q.on_result(ticket, write_outcome::ok(), at(2s), after);
 
   ASSERT_EQ(after.results.size(), 1u);
   EXPECT_EQ(after.results[0].outcome.result, write_outcome::kind::ok);
@@ -181,16 +186,13 @@ TEST(WriteQueue, WithdrawnAttemptAnsweredOkIsReportedOk) {
 // same value would only repeat it.
 TEST(WriteQueue, SameValueQueuedBehindALandedAttemptIsNotSent) {
   write_queue q;
-  queue_effects fx;
-  q.submit(write_for("a", "Busy/InACall"), at(0s), fx);
-  queue_effects cancel;
-  q.submit(write_for("a", "Busy/InACall", write_kind::cancel), at(1s), cancel);
+  auto ticket = send_then_withdraw(q);
   queue_effects again;
   q.submit(write_for("a", "Busy/InACall"), at(2s), again);
   EXPECT_TRUE(again.dispatches.empty());
 
   queue_effects after;
-  q.on_result(fx.dispatches[0].ticket, write_outcome::ok(), at(3s), after);
+  q.on_result(ticket, write_outcome::ok(), at(3s), after);
 
   ASSERT_EQ(after.results.size(), 2u);
   EXPECT_EQ(after.results[0].outcome.result, write_outcome::kind::ok);
