@@ -276,3 +276,61 @@ TEST(AgentEvent, TakesTheUserIdFromTheArn) {
             "u-7");
   EXPECT_EQ(arn_last_segment("no-slash"), "");
 }
+
+// Records with escapes, non-ASCII text or unusual JSON take the On-Demand
+// reader instead of the one-pass one; the answers must not differ.
+
+TEST(AgentEventReaders, UnescapesAnEscapedStatusName) {
+  auto e = parse_agent_event(
+    minimal_event(R"({"AgentStatus":{"Name":"Lun\u0063h"},"Contacts":[]})"));
+
+  ASSERT_TRUE(e) << e.err().describe();
+  EXPECT_EQ(e->current.status_name, "Lunch");
+  EXPECT_EQ(e->effective_state, "Lunch");
+}
+
+TEST(AgentEventReaders, KeepsANonAsciiStatusNameAsSent) {
+  auto e = parse_agent_event(minimal_event(
+    "{\"AgentStatus\":{\"Name\":\"Pause caf\xc3\xa9\"},\"Contacts\":[]}"));
+
+  ASSERT_TRUE(e) << e.err().describe();
+  EXPECT_EQ(e->current.status_name, "Pause caf\xc3\xa9");
+}
+
+TEST(AgentEventReaders, RejectsInvalidUtf8InAMemberNobodyReads) {
+  auto json = minimal_event(
+    R"({"AgentStatus":{"Name":"A"},"Contacts":[]})", "STATE_CHANGE",
+    "2025-03-04T15:02:06.884Z",
+    ",\"PreviousAgentSnapshot\":{\"AgentStatus\":{\"Name\":\"\xff\"}}");
+
+  EXPECT_TRUE(error_of(json).starts_with("agent event: invalid JSON ("))
+    << error_of(json);
+}
+
+TEST(AgentEventReaders, ReadsPrettyPrintedAndCompactRecordsAlike) {
+  auto compact = minimal_event(
+    R"({"AgentStatus":{"Name":"Lunch"},"Contacts":[{"State":"ENDED",)"
+    R"("Channel":"CHAT","Queue":{"ARN":"q","Name":null}}]})",
+    "STATE_CHANGE", "2025-03-04T15:02:06.884Z",
+    R"(,"PreviousAgentSnapshot":{"Contacts":[[{"a":[1.5e3,true]}],"]}"]})");
+  // Whitespace after every comma, brace and colon outside strings.
+  std::string pretty;
+  bool in_string = false;
+  for (char c : compact) {
+    pretty += c;
+    in_string = in_string != (c == '"');
+    if (!in_string && (c == ',' || c == '{' || c == ':')) {
+      pretty += "\n  \t";
+    }
+  }
+
+  auto a = parse_agent_event(compact);
+  auto b = parse_agent_event(pretty);
+
+  ASSERT_TRUE(a) << a.err().describe();
+  ASSERT_TRUE(b) << b.err().describe();
+  EXPECT_EQ(a->effective_state, "AfterContactWork");
+  EXPECT_EQ(b->effective_state, a->effective_state);
+  EXPECT_EQ(b->current.contacts.size(), 1u);
+  EXPECT_EQ(b->event_id, a->event_id);
+}
