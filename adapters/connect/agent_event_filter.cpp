@@ -26,17 +26,20 @@ filter_verdict agent_event_filter::offer(const agent_event& event) {
   auto& agent = agents_[event.user_id];
 
   // Duplicates first: a repeated record must not even refresh the id list.
-  auto& ids = agent.recent_ids;
   const auto hash = std::hash<std::string>{}(event.event_id);
-  auto same = [&](const seen_id& s) {
-    return s.hash == hash && s.id == event.event_id;
-  };
-  if (std::any_of(ids.begin(), ids.end(), same)) {
-    return filter_verdict::duplicate;
+  const auto& hashes = agent.id_hashes;
+  for (size_t i = 0; i < hashes.size(); ++i) {
+    if (hashes[i] == hash && agent.ids[i] == event.event_id) {
+      return filter_verdict::duplicate;
+    }
   }
-  ids.push_back(seen_id{hash, event.event_id});
-  if (ids.size() > ids_per_agent_) {
-    ids.pop_front();
+  if (agent.ids.size() < ids_per_agent_) {
+    agent.id_hashes.push_back(hash);
+    agent.ids.push_back(event.event_id);
+  } else {
+    agent.id_hashes[agent.oldest] = hash;
+    agent.ids[agent.oldest].assign(event.event_id);
+    agent.oldest = (agent.oldest + 1) % ids_per_agent_;
   }
 
   // Every event carries a full snapshot, so an older one never overwrites
@@ -60,7 +63,7 @@ void agent_event_filter::forget(const std::string& user_id) {
 
 size_t agent_event_filter::remembered_ids(const std::string& user_id) const {
   auto it = agents_.find(user_id);
-  return it == agents_.end() ? 0 : it->second.recent_ids.size();
+  return it == agents_.end() ? 0 : it->second.ids.size();
 }
 
 } // namespace presync::connect

@@ -7,9 +7,9 @@
 
 #include <cstddef>
 #include <cstdint>
-#include <deque>
 #include <string>
 #include <unordered_map>
+#include <vector>
 
 namespace presync::connect {
 
@@ -50,15 +50,16 @@ class agent_event_filter {
   size_t remembered_ids(const std::string& user_id) const;
 
  private:
-  /// An event id with its hash: most ids of an agent share a long prefix,
-  /// so comparing the hashes first spares a string compare per id.
-  struct seen_id {
-    size_t hash = 0;
-    std::string id;
-  };
-
+  /// The last ids_per_agent_ event ids of one agent in a ring: once it is
+  /// full, the oldest id's slot takes the next id, and its string keeps
+  /// its buffer, so remembering an id allocates nothing. The ids' hashes
+  /// sit in an array of their own, side by side: a new id is compared
+  /// with them first, and only an equal hash is followed by a string
+  /// compare (most ids of an agent share a long prefix).
   struct agent_state {
-    std::deque<seen_id> recent_ids; ///< oldest first
+    std::vector<size_t> id_hashes;
+    std::vector<std::string> ids; ///< in the order of id_hashes
+    size_t oldest = 0;            ///< the slot written next, once full
     int64_t newest_applied_ms = 0;
     bool any_applied = false;
     bool logged_out = false;
