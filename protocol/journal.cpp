@@ -177,21 +177,51 @@ constexpr std::array<std::string_view, 128> phrases = {
 constexpr unsigned char literal_escape = 0x01;
 constexpr unsigned char first_code = 0x80;
 
-/// The phrases by their first byte, longest first, so that the encoder
-/// tries few of them at each position.
+// Every phrase has two bytes at least, so that the first two bytes of the
+// text at a position say which phrases may start there.
+static_assert(std::ranges::all_of(phrases, [](std::string_view p) {
+  return p.size() >= 2;
+}));
+
+/// The phrases by a hash of their first two bytes, each bucket longest
+/// first (and in table order among equals), so that the encoder tries few
+/// of them at each position, in the order that decides which one wins.
 struct phrase_index {
-  std::array<std::vector<uint8_t>, 256> by_first;
+  static constexpr size_t buckets = 512;
+
+  /// The phrases of bucket b are order[first[b]] to order[first[b + 1]].
+  std::array<uint8_t, buckets + 1> first{};
+  std::array<uint8_t, phrases.size()> order{};
+
+  static size_t bucket(unsigned char a, unsigned char b) {
+    return (a * 31u + b) % buckets;
+  }
 
   phrase_index() {
+    std::array<uint8_t, phrases.size()> sorted{};
     for (size_t i = 0; i < phrases.size(); ++i) {
-      auto first = static_cast<unsigned char>(phrases[i].front());
-      by_first[first].push_back(static_cast<uint8_t>(i));
+      sorted[i] = static_cast<uint8_t>(i);
     }
-    for (auto& list : by_first) {
-      std::stable_sort(list.begin(), list.end(), [](uint8_t a, uint8_t b) {
-        return phrases[a].size() > phrases[b].size();
-      });
+    std::stable_sort(sorted.begin(), sorted.end(), [](uint8_t a, uint8_t b) {
+      return phrases[a].size() > phrases[b].size();
+    });
+    std::array<uint8_t, buckets + 1> count{};
+    for (auto i : sorted) {
+      ++count[key_of(i) + 1];
     }
+    for (size_t b = 0; b < buckets; ++b) {
+      first[b + 1] = static_cast<uint8_t>(first[b] + count[b + 1]);
+    }
+    auto next = first;
+    for (auto i : sorted) {
+      order[next[key_of(i)]++] = i;
+    }
+  }
+
+ private:
+  static size_t key_of(uint8_t i) {
+    return bucket(static_cast<unsigned char>(phrases[i][0]),
+                  static_cast<unsigned char>(phrases[i][1]));
   }
 };
 
@@ -207,12 +237,17 @@ void append_encoded(std::string& out, std::string_view text) {
   while (pos < text.size()) {
     auto c = static_cast<unsigned char>(text[pos]);
     bool coded = false;
-    for (auto i : idx.by_first[c]) {
-      if (text.substr(pos, phrases[i].size()) == phrases[i]) {
-        out += static_cast<char>(first_code + i);
-        pos += phrases[i].size();
-        coded = true;
-        break;
+    if (pos + 1 < text.size()) {
+      auto b =
+        phrase_index::bucket(c, static_cast<unsigned char>(text[pos + 1]));
+      for (size_t k = idx.first[b]; k < idx.first[b + 1]; ++k) {
+        auto i = idx.order[k];
+        if (text.substr(pos, phrases[i].size()) == phrases[i]) {
+          out += static_cast<char>(first_code + i);
+          pos += phrases[i].size();
+          coded = true;
+          break;
+        }
       }
     }
     if (coded) {
