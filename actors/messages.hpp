@@ -29,7 +29,8 @@ namespace presync::actors {
 // -- atoms ------------------------------------------------------------------
 
 /// Tags a timer of a person: (timer_atom, timer_kind, due in ms), the due
-/// the timer was armed for (actors/person_actor.hpp, timer_slot).
+/// the timer was armed for (actors/person_actor.hpp, timer_slot); on its
+/// way through the supervisor (timer_atom, person, timer_kind, due in ms).
 using timer_atom = caf::atom_constant<caf::atom("timer")>;
 
 /// Tags a write queue's wake-up: (wakeup_atom, due in ms).
@@ -37,6 +38,15 @@ using wakeup_atom = caf::atom_constant<caf::atom("wakeup")>;
 
 /// Tags a supervisor's back-off timer: (restart_atom, person, generation).
 using restart_atom = caf::atom_constant<caf::atom("restart")>;
+
+/// Tells an idle person actor to end so that its person rests as the
+/// supervisor's snapshot, and ticks the supervisor's rest sweep: (rest_atom).
+using rest_atom = caf::atom_constant<caf::atom("rest")>;
+
+/// Tells a person actor that its next timer is near: (arm_atom). It arms
+/// the CAF timers it left unarmed for being further off than its links'
+/// arm_within (actors/person_actor.hpp).
+using arm_atom = caf::atom_constant<caf::atom("arm")>;
 
 /// Asks for a person's view: (get_atom, view_atom, person) -> person_view.
 using view_atom = caf::atom_constant<caf::atom("view")>;
@@ -184,6 +194,9 @@ struct supervisor_counters {
   uint64_t restarts = 0; ///< person actors respawned
   uint64_t poisoned = 0; ///< inputs skipped because an actor threw on them
   uint64_t failed = 0;   ///< persons given up after too many restarts
+  uint64_t rested = 0;   ///< times an idle person actor ended to rest
+  uint64_t woken = 0;    ///< times a resting person got an actor again
+  uint64_t resting = 0;  ///< persons resting now (no actor)
   std::vector<std::string> failed_people;
   std::map<std::string, uint64_t> dropped; ///< inputs dropped, by reason
 

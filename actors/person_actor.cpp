@@ -13,13 +13,22 @@ namespace {
 
 /// Makes sure a CAF timer of `kind` fires no later than the latest request
 /// of that kind: one on its way that is due no later is enough. The
-/// message carries the due it was armed for, in milliseconds.
+/// message carries the due it was armed for, in milliseconds. A delayed
+/// one goes to the supervisor, without a sender: CAF's clock holds on to
+/// the receiver and the sender of a delayed message until it fires, and
+/// an actor that ended to rest must not be kept in memory by its timers
+/// (the supervisor drops a timer whose actor is gone; the next one arms
+/// its own from the snapshot).
 void arm_timer(person_actor_type* self, timer_kind kind, mono_time now) {
   auto& slot = self->state.timers[static_cast<size_t>(kind)];
   if (!slot.due) {
     return;
   }
   auto due = *slot.due;
+  const auto within = self->state.links->arm_within;
+  if (within > duration{0} && due > now + within) {
+    return; // the supervisor's sweep says when it is near
+  }
   auto& armed = slot.armed;
   if (std::any_of(armed.begin(), armed.end(),
                   [due](mono_time t) { return t <= due; })) {
@@ -32,7 +41,9 @@ void arm_timer(person_actor_type* self, timer_kind kind, mono_time now) {
   if (wait == duration{0}) {
     self->send(self, timer_atom::value, kind, ms);
   } else {
-    self->delayed_send(self, wait, timer_atom::value, kind, ms);
+    caf::delayed_anon_send(self->state.links->supervisor, wait,
+                           timer_atom::value, self->state.machine->id(), kind,
+                           ms);
   }
 }
 
@@ -181,6 +192,17 @@ caf::behavior person_actor(person_actor_type* self, person_actor_args args) {
     },
     [self](const settings_update& u) {
       update(self, [&](person& p) { p.set_settings(u.sync); });
+    },
+    [self](arm_atom) {
+      auto now = now_of(self);
+      for (size_t k = 0; k < timer_kind_count; ++k) {
+        arm_timer(self, static_cast<timer_kind>(k), now);
+      }
+    },
+    [self](rest_atom) {
+      // The supervisor holds the machine as its snapshot, timers included,
+      // and wakes the person before the next one is due.
+      self->quit();
     },
     [self](caf::get_atom, view_atom, const std::string&) {
       return self->state.machine->view();

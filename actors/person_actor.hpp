@@ -39,6 +39,10 @@ struct person_links {
   caf::actor connect_queue;
   input_hook before_input;    ///< may be empty
   effects_hook after_effects; ///< may be empty
+  /// A timer further off than this gets no CAF timer until the supervisor
+  /// says it is near (arm_atom), so that CAF's clock holds nothing for a
+  /// resting person; zero arms every timer at once.
+  duration arm_within = duration{0};
 };
 
 /// What a person actor starts from.

@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cstdint>
 #include <limits>
+#include <optional>
 #include <string_view>
 #include <utility>
 
@@ -45,6 +46,32 @@ void spawn_child(self_ptr self, const std::string& id) {
   }
 }
 
+/// Returns when the earliest timer `p` waits for is due; nullopt: none.
+std::optional<mono_time> next_due(const person& p) {
+  std::optional<mono_time> out;
+  for (const auto& t : p.pending_timers()) {
+    if (!out || t.due < *out) {
+      out = t.due;
+    }
+  }
+  return out;
+}
+
+/// True when `slot`'s next timer is due by the next rest sweep, so that a
+/// resting person must not wait for that sweep.
+bool due_by_next_sweep(self_ptr self, const person_slot& slot) {
+  auto due = slot.snapshot ? next_due(*slot.snapshot) : std::nullopt;
+  return due && *due <= self->state.next_sweep;
+}
+
+/// Gives a resting person an actor again, from its snapshot.
+void wake(self_ptr self, const std::string& id, person_slot& slot) {
+  slot.resting = false;
+  ++self->state.counters.woken;
+  --self->state.counters.resting;
+  spawn_child(self, id);
+}
+
 /// Numbers an input and forwards it to the person's actor, or keeps it
 /// until the actor is back.
 void deliver(self_ptr self, person_input in) {
@@ -64,10 +91,14 @@ void deliver(self_ptr self, person_input in) {
     st.cfg.on_delivered(in);
   }
   sequenced_input x{++slot.next_seq, std::move(in)};
-  if (slot.child) {
+  if (slot.child && !slot.resting) {
     self->send(slot.child, x);
   }
   slot.unacked.push_back(std::move(x));
+  // An actor asked to rest is ended first; its down wakes the person.
+  if (!slot.child && slot.resting) {
+    wake(self, found->first, slot);
+  }
 }
 
 /// Answers the barriers at the front whose persons are all done, in order.
@@ -125,6 +156,25 @@ void on_child_down(self_ptr self, const std::string& id,
   auto& st = self->state;
   auto& slot = st.people.at(id);
   slot.child = nullptr;
+
+  // Ended when asked to rest: the snapshot holds the person, unless
+  // something arrived for it meanwhile or a timer is near.
+  if (slot.resting && (!reason || reason == caf::exit_reason::normal)) {
+    ++st.counters.rested;
+    ++st.counters.resting;
+    if (slot.unacked.empty()) {
+      std::vector<sequenced_input>{}.swap(slot.unacked); // its capacity too
+    }
+    // A copy holds no spare capacity (the journal's buffer grows in steps),
+    // and it is what stays while the person rests.
+    slot.snapshot = std::make_shared<const person>(*slot.snapshot);
+    if (!slot.unacked.empty() || due_by_next_sweep(self, slot)) {
+      wake(self, id, slot);
+    }
+    return;
+  }
+  slot.resting = false;
+
   auto now = now_of(self);
   auto why = self->system().render(reason);
 
@@ -183,6 +233,8 @@ void remove(self_ptr self, const std::string& id) {
   if (slot.child) {
     st.by_child.erase(slot.child.id());
     self->send_exit(slot.child, caf::exit_reason::user_shutdown);
+  } else if (slot.resting) {
+    --st.counters.resting;
   }
   st.people.erase(found);
   on_acked(self, id, std::numeric_limits<uint64_t>::max());
@@ -228,7 +280,8 @@ void on_down(self_ptr self, caf::down_msg& dm) {
 
 /// Answers a request about a person: from its actor when it runs, so the
 /// answer follows every input sent before; from the last snapshot while it
-/// is down or failed.
+/// is down, resting or failed (a resting person has processed everything
+/// it was given).
 template <class Reply, class Atom, class FromSnapshot>
 caf::result<Reply> ask_person(self_ptr self, Atom what, const std::string& id,
                               FromSnapshot from_snapshot) {
@@ -238,7 +291,7 @@ caf::result<Reply> ask_person(self_ptr self, Atom what, const std::string& id,
     return caf::make_error(caf::sec::invalid_argument, "unknown person", id);
   }
   auto& slot = found->second;
-  if (slot.child) {
+  if (slot.child && !slot.resting) {
     self->delegate(slot.child, caf::get_atom::value, what, id);
     return caf::delegated<Reply>{};
   }
@@ -247,6 +300,35 @@ caf::result<Reply> ask_person(self_ptr self, Atom what, const std::string& id,
                            id);
   }
   return from_snapshot(*slot.snapshot);
+}
+
+/// The rest sweep: ends the actors of persons idle since the last sweep
+/// and wakes resting persons whose next timer is due by the next one.
+void sweep(self_ptr self) {
+  auto& st = self->state;
+  auto every = st.cfg.supervision.rest_after;
+  st.next_sweep = now_of(self) + every;
+  for (auto& [id, slot] : st.people) {
+    if (slot.failed) {
+      continue;
+    }
+    if (slot.child && !slot.resting) {
+      // A timer due by the next sweep may have been left unarmed as too
+      // far off (person_links::arm_within, twice the period): arm it now.
+      // The input that asked for it came at least a period ago, so its
+      // snapshot is here.
+      if (due_by_next_sweep(self, slot)) {
+        self->send(slot.child, arm_atom::value);
+      } else if (!slot.active && slot.unacked.empty() && slot.snapshot) {
+        slot.resting = true;
+        self->send(slot.child, rest_atom::value);
+      }
+    } else if (!slot.child && slot.resting && due_by_next_sweep(self, slot)) {
+      wake(self, id, slot);
+    }
+    slot.active = false;
+  }
+  self->delayed_send(self, every, rest_atom::value);
 }
 
 } // namespace
@@ -283,7 +365,7 @@ caf::behavior tenant_supervisor(tenant_supervisor_type* self,
     write_queue_args{st.cfg.connect_limits, st.cfg.connect_writer, me});
   st.links = std::make_shared<const person_links>(
     person_links{me, st.teams_queue, st.connect_queue, st.cfg.before_input,
-                 st.cfg.on_effects});
+                 st.cfg.on_effects, 2 * st.cfg.supervision.rest_after});
   for (const auto& init : st.cfg.people) {
     auto& slot = st.people[init.id];
     slot.init = std::make_unique<person_init>(init);
@@ -299,6 +381,10 @@ caf::behavior tenant_supervisor(tenant_supervisor_type* self,
   // The slots hold each person's initial facts now.
   st.cfg.people.clear();
   st.cfg.people.shrink_to_fit();
+  if (st.cfg.supervision.rest_after > duration{0}) {
+    st.next_sweep = now_of(self) + st.cfg.supervision.rest_after;
+    self->delayed_send(self, st.cfg.supervision.rest_after, rest_atom::value);
+  }
 
   return {
     [self](connect_change& x) { deliver(self, std::move(x)); },
@@ -324,6 +410,7 @@ caf::behavior tenant_supervisor(tenant_supervisor_type* self,
       }
       slot.snapshot = std::move(s.machine);
       slot.acked = s.last_seq;
+      slot.active = true;
       auto done =
         std::find_if(slot.unacked.begin(), slot.unacked.end(),
                      [&](const auto& x) { return x.seq > slot.acked; });
@@ -405,6 +492,21 @@ caf::behavior tenant_supervisor(tenant_supervisor_type* self,
     [self](caf::get_atom, queues_atom) {
       return std::vector<caf::actor>{self->state.teams_queue,
                                      self->state.connect_queue};
+    },
+    [self](timer_atom t, const std::string& id, timer_kind kind, int64_t ms) {
+      // A person's delayed timer (actors/person_actor.cpp, arm_timer), for
+      // its actor if it runs; a resting or restarting person arms its
+      // timers again from its snapshot.
+      auto found = self->state.people.find(id);
+      if (found != self->state.people.end() && found->second.child &&
+          !found->second.resting) {
+        self->send(found->second.child, t, kind, ms);
+      }
+    },
+    [self](rest_atom) {
+      if (!self->state.stopping) {
+        sweep(self);
+      }
     },
     [self](stop_atom) { stop(self); },
   };

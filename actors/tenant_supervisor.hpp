@@ -11,6 +11,22 @@
 // dropped and counted from then on, and the other persons carry on. Each
 // tenant has its own supervisor, so a fault never crosses tenants.
 //
+// Resting (docs/PERFORMANCE.md, memory): with `rest_after` set, a person
+// actor that has had nothing to do for that long ends, and its person rests
+// as the snapshot the supervisor holds anyway, at a few hundred bytes
+// instead of the several kilobytes a live CAF actor costs. The next input
+// for it, or a sweep ahead of its next timer, gives it an actor again from
+// that snapshot, which is how a restart resumes too; nothing it decides
+// changes. The sweep runs every `rest_after`: a person rests once no
+// snapshot came from it since the last sweep, nothing it was given is
+// unprocessed and its next timer is due after the next sweep; a resting
+// person whose next timer is due by the next sweep is woken ahead of it.
+// So that CAF's clock holds nothing for a resting person (it keeps a
+// delayed message, and so its receiver, until it fires), a person actor
+// arms only timers due within two periods, timers go to the supervisor,
+// which hands them to the person's current actor, and the sweep tells an
+// actor when a timer it left unarmed is due by the next sweep.
+//
 // Durability (issue #6): persons with a stored state start from it, every
 // accepted snapshot is shown to the owner (who persists it), and a barrier
 // tells the owner when every input accepted before it has been processed,
@@ -56,6 +72,9 @@ struct supervision_settings {
   /// failed.
   size_t max_restarts = 5;
   duration restart_window = std::chrono::minutes{1};
+  /// An idle person actor ends after this long and its person rests as its
+  /// snapshot until it is needed; zero keeps every actor running.
+  duration rest_after = duration{0};
 };
 
 /// One line for the log: lifecycle and supervision events of a tenant.
@@ -108,8 +127,12 @@ struct person_slot {
   /// deques here: an empty std::deque still holds over 500 bytes, and
   /// every person has a slot (docs/PERFORMANCE.md).
   std::vector<sequenced_input> unacked;
-  caf::actor child; ///< invalid while down
+  caf::actor child; ///< invalid while down or resting
   bool failed = false;
+  /// Asked to rest (while `child` is still valid) or resting (once it is
+  /// not): inputs wait in `unacked` and wake the person.
+  bool resting = false;
+  bool active = false;      ///< a snapshot came since the last rest sweep
   uint64_t restart_gen = 0; ///< tells a stale back-off timer apart
   std::vector<mono_time> recent_restarts; ///< oldest first
 };
@@ -130,6 +153,7 @@ struct tenant_supervisor_state {
   std::shared_ptr<const person_links> links; ///< shared by person actors
   supervisor_counters counters;
   std::deque<pending_barrier> barriers;
+  mono_time next_sweep; ///< of the rest sweep, when rest_after is set
   bool stopping = false;
 
   static inline const char* name = "presync.tenant_supervisor";
@@ -145,7 +169,8 @@ using tenant_supervisor_type = caf::stateful_actor<tenant_supervisor_state>;
 /// (get_atom, counters_atom) -> supervisor_counters,
 /// (get_atom, child_atom, person) -> caf::actor (test only),
 /// (get_atom, queues_atom) -> std::vector<caf::actor>, add_person,
-/// remove_person, settings_update, (applied_atom, token) and
+/// remove_person, settings_update, (applied_atom, token), (rest_atom) (its
+/// own sweep) and
 /// (stop_atom), which ends every actor of the tenant and the supervisor.
 caf::behavior tenant_supervisor(tenant_supervisor_type* self,
                                 tenant_config cfg);

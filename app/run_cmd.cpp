@@ -141,7 +141,8 @@ std::vector<std::string> restart_only_changes(const config::presync_config& a,
   }
   if (a.actors.scheduler_threads != b.actors.scheduler_threads ||
       a.actors.scheduler_policy != b.actors.scheduler_policy ||
-      a.actors.throughput != b.actors.throughput) {
+      a.actors.throughput != b.actors.throughput ||
+      a.actors.rest_after != b.actors.rest_after) {
     out.emplace_back("actors");
   }
   return out;
@@ -292,6 +293,7 @@ int run_main(int argc, char** argv) {
   for (const auto& t : cfg->tenants) {
     tenants.push_back(std::make_unique<tenant_runtime>(sys, t, metrics, env));
     tenants.back()->use_store(store.get());
+    tenants.back()->rest_persons_after(cfg->actors.rest_after);
   }
 
   // The API answers from the tenants' directories; event streams and

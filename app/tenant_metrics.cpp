@@ -191,6 +191,7 @@ void tenant_metrics_feed::on_supervisor(const actors::supervisor_counters& c) {
       tenant_, static_cast<double>(c.restarts - restarts_seen_));
     restarts_seen_ = c.restarts;
   }
+  metrics_->set_persons_resting(tenant_, static_cast<double>(c.resting));
   given_up_ = {c.failed_people.begin(), c.failed_people.end()};
 }
 

@@ -853,6 +853,7 @@ bool tenant_runtime::start_sequence() {
   actors::tenant_config tc;
   tc.tenant = tenant;
   tc.sync = std::make_shared<const sync_settings>(cfg_.sync);
+  tc.supervision.rest_after = rest_after_;
   for (const auto& init : inits) {
     directory_->seed(init);
   }

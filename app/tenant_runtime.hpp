@@ -94,6 +94,10 @@ class tenant_runtime {
   /// start is fresh. Call before start().
   void use_store(store::state_store* store) { store_ = store; }
 
+  /// Lets an idle person actor end after `idle` (actors.rest_after; zero:
+  /// never). Call before start().
+  void rest_persons_after(duration idle) { rest_after_ = idle; }
+
   /// Stops taking in changes (poller, consumer), waits until the write
   /// queues are empty or `deadline` passes, then ends every actor. Returns
   /// the writes still queued when it gave up (0: all flushed).
@@ -168,6 +172,7 @@ class tenant_runtime {
   std::vector<identity_conflict> conflicts_; ///< as of the last round
   std::optional<config::tenant_config> pending_reload_;
   store::state_store* store_ = nullptr; ///< durable state; may be null
+  duration rest_after_ = config::actors_config{}.rest_after;
 };
 
 } // namespace presync::app

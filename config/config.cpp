@@ -23,10 +23,11 @@ using internal::where;
 constexpr std::array<std::string_view, 6> top_keys = {
   "tenants", "actors", "server", "metrics", "log", "store",
 };
-constexpr std::array<std::string_view, 3> actor_keys = {
+constexpr std::array<std::string_view, 4> actor_keys = {
   "scheduler_threads",
   "scheduler_policy",
   "throughput",
+  "rest_after",
 };
 constexpr std::array<std::string_view, 5> server_keys = {
   "listen", "api_tokens_env", "cors_origins", "shutdown_grace", "read_timeout",
@@ -242,6 +243,8 @@ class loader {
           out.scheduler_policy =
             enum_at<actors_config::policy>(policy_names, *p);
         }
+      } else if (e.key == "rest_after") {
+        internal::assign(out.rest_after, read_rest_after(e));
       } else {
         internal::assign(out.throughput,
                          r_.integer(e.value, e.at, 1, 1'000'000));
@@ -710,6 +713,18 @@ class loader {
     if (d && (*d < lo || *d > hi)) {
       r_.error(e.at, format_duration(*d) + " is out of range; allowed " +
                        format_duration(lo) + ".." + format_duration(hi));
+      return std::nullopt;
+    }
+    return d;
+  }
+
+  /// 0s (never), or 1s..1h: the rest sweep walks every person once per
+  /// period, so a shorter one only costs CPU.
+  std::optional<duration> read_rest_after(const entry& e) {
+    auto d = read_duration_in(e, duration{0}, std::chrono::hours{1});
+    if (d && *d > duration{0} && *d < std::chrono::seconds{1}) {
+      r_.error(e.at, format_duration(*d) +
+                       " is out of range; allowed 0s (never) or 1s..1h");
       return std::nullopt;
     }
     return d;

@@ -41,6 +41,10 @@ struct actors_config {
   int scheduler_threads = 0; ///< 0: one per core
   policy scheduler_policy = policy::sharing;
   int throughput = 100; ///< messages an actor handles per turn
+  /// A person actor idle this long ends and its person rests as the
+  /// supervisor's snapshot until an input or its next timer; 0s: never
+  /// (actors/tenant_supervisor.hpp, "Resting").
+  duration rest_after = std::chrono::seconds{60};
 };
 
 /// The API server (directory, dialing, routing, /ui, health).

@@ -135,6 +135,11 @@ sync_metrics::sync_metrics(std::shared_ptr<prometheus::Registry> registry)
                     .Name("presync_tenant_ready")
                     .Help("1 when the tenant is ready (/readyz), else 0")
                     .Register(*registry_)),
+    persons_resting_(BuildGauge()
+                       .Name("presync_persons_resting")
+                       .Help("Persons kept as their last state without an "
+                             "actor until an input or timer wakes them")
+                       .Register(*registry_)),
     config_reloads_(BuildCounter()
                       .Name("presync_config_reloads_total")
                       .Help("Config reloads, applied or rejected")
@@ -306,6 +311,11 @@ void sync_metrics::set_tenant_ready(const std::string& tenant, bool ready) {
 
 void sync_metrics::count_actor_restarts(const std::string& tenant, double n) {
   restarts_.Add({{"tenant", tenant}}).Increment(n);
+}
+
+void sync_metrics::set_persons_resting(const std::string& tenant,
+                                       double count) {
+  persons_resting_.Add({{"tenant", tenant}}).Set(count);
 }
 
 void sync_metrics::count_config_reload(bool applied) {

@@ -129,6 +129,9 @@ class sync_metrics {
   /// Counts `n` restarted person actors.
   void count_actor_restarts(const std::string& tenant, double n);
 
+  /// Sets how many persons rest without an actor (actors.rest_after).
+  void set_persons_resting(const std::string& tenant, double count);
+
   // -- process --------------------------------------------------------------
 
   /// Counts one config reload: applied, or rejected (the file was invalid
@@ -178,6 +181,7 @@ class sync_metrics {
   prometheus::Family<prometheus::Gauge>& secret_expiry_;
   prometheus::Family<prometheus::Gauge>& persons_in_state_;
   prometheus::Family<prometheus::Gauge>& tenant_ready_;
+  prometheus::Family<prometheus::Gauge>& persons_resting_;
   prometheus::Family<prometheus::Counter>& config_reloads_;
   prometheus::Family<prometheus::Histogram>& store_write_;
   prometheus::Family<prometheus::Counter>& reconcile_runs_;

@@ -151,6 +151,12 @@ class actor_fixture : public ::testing::Test {
     return ask<person_view>(sup, caf::get_atom::value, view_atom::value, id);
   }
 
+  std::optional<journal_entries> journal(const caf::actor& sup,
+                                         const std::string& id) {
+    return ask<journal_entries>(sup, caf::get_atom::value, journal_atom::value,
+                                id);
+  }
+
   supervisor_counters counters(const caf::actor& sup) {
     auto c =
       ask<supervisor_counters>(sup, caf::get_atom::value, counters_atom::value);

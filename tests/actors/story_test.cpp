@@ -47,6 +47,24 @@ TEST_P(Story, KillingEveryPersonMidStoryKeepsTheExpectedWrites) {
   EXPECT_EQ(c.poisoned, 0u);
 }
 
+TEST_P(Story, RestingWheneverIdleKeepsTheExpectedWrites) {
+  auto s = load_story(GetParam());
+  ASSERT_TRUE(s.has_value());
+  // A sweep every second: a person rests after one to two idle seconds
+  // and is woken by its next input or ahead of its next timer.
+  supervision_settings sup;
+  sup.rest_after = std::chrono::seconds{1};
+  story_player player{*this, *s, sup};
+
+  auto r = player.play();
+
+  EXPECT_EQ(sim::first_difference(*s, r), "") << s->description;
+  auto c = counters(player.supervisor());
+  EXPECT_GE(c.rested, 1u) << "nobody rested: the test proves nothing";
+  EXPECT_EQ(c.restarts, 0u);
+  EXPECT_EQ(c.poisoned, 0u);
+}
+
 INSTANTIATE_TEST_SUITE_P(SharedScenarios, Story,
                          ::testing::ValuesIn(story_files()),
                          [](const ::testing::TestParamInfo<std::string>& info) {

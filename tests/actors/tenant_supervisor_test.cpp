@@ -24,13 +24,15 @@ void throw_on_boom(const person_input& in) {
 
 class TenantSupervisor : public actor_fixture {
  protected:
-  caf::actor start(input_hook hook = {}, std::string tenant = "t1") {
+  caf::actor start(input_hook hook = {}, std::string tenant = "t1",
+                   supervision_settings supervision = {}) {
     writer_ = spawn_writer();
     tenant_config cfg;
     cfg.tenant = std::move(tenant);
     cfg.people = {available_person("alice"), available_person("bob")};
     cfg.mode = start_mode::resumed;
     cfg.before_input = std::move(hook);
+    cfg.supervision = supervision;
     return start_tenant(std::move(cfg), writer_);
   }
 
@@ -292,6 +294,129 @@ TEST_F(TenantSupervisor, NewSettingsApplyToRunningAndRestartedPersons) {
             (std::vector<std::string>{"6s teams alice DoNotDisturb/Presenting",
                                       "8s teams bob DoNotDisturb/Presenting"}));
   EXPECT_TRUE(was_logged("settings_applied", ""));
+}
+
+// -- resting ------------------------------------------------------------------
+
+class TenantSupervisorResting : public TenantSupervisor {
+ protected:
+  caf::actor start_resting(duration every) {
+    supervision_settings s;
+    s.rest_after = every;
+    return start({}, "t1", s);
+  }
+};
+
+TEST_F(TenantSupervisorResting, IdlePersonRestsAndAnInputWakesIt) {
+  auto sup = start_resting(10s);
+  send(sup, connect_change{"alice", "Lunch", 0});
+  advance_to(5s);
+  send(sup, connect_change{"alice", "Available", 5000}); // hold until 20 s
+
+  // bob has done nothing since his start: the sweep at 10 s sees that
+  // start, the one at 20 s finds him idle. alice's hold is due by the
+  // next sweep at 20 s and fires then; the sweep at 40 s finds her idle.
+  advance_to(15s);
+  EXPECT_EQ(counters(sup).rested, 0u);
+  advance_to(25s);
+  EXPECT_EQ(counters(sup).rested, 1u);
+  EXPECT_FALSE(child(sup, "bob"));
+  EXPECT_TRUE(child(sup, "alice"));
+  auto journal_before = journal(sup, "alice");
+  ASSERT_TRUE(journal_before.has_value());
+  advance_to(45s);
+  auto c = counters(sup);
+  EXPECT_EQ(c.rested, 2u);
+  EXPECT_EQ(c.resting, 2u);
+  EXPECT_FALSE(child(sup, "alice"));
+  // A resting person answers from its snapshot, journal included.
+  EXPECT_EQ(view(sup, "alice")->connect_state, "Available");
+  auto journal_resting = journal(sup, "alice");
+  ASSERT_TRUE(journal_resting.has_value());
+  EXPECT_EQ(journal_resting->entries.size(), journal_before->entries.size());
+
+  send(sup, connect_change{"alice", "OnContact", 45000});
+  c = counters(sup);
+  EXPECT_EQ(c.woken, 1u);
+  EXPECT_EQ(c.resting, 1u);
+  EXPECT_TRUE(child(sup, "alice"));
+  EXPECT_FALSE(child(sup, "bob"));
+  advance_to(90s);
+
+  EXPECT_EQ(describe(writes(writer_)),
+            std::vector<std::string>{"1m teams alice Busy/InACall"});
+  EXPECT_EQ(view(sup, "alice")->connect_state, "OnContact");
+  EXPECT_GT(journal(sup, "alice")->entries.size(),
+            journal_before->entries.size());
+  EXPECT_EQ(counters(sup).restarts, 0u);
+}
+
+TEST_F(TenantSupervisorResting, RestingPersonIsWokenAheadOfItsTimer) {
+  auto sup = start_resting(2s);
+  advance_to(1s);
+  send(sup, connect_change{"alice", "OnContact", 1000}); // hold until 16 s
+
+  // Idle from the sweep at 4 s on, alice rests with her hold pending and
+  // is woken by the sweep at 14 s, whose successor would be too late.
+  advance_to(5s);
+  EXPECT_FALSE(child(sup, "alice"));
+  advance_to(13s);
+  EXPECT_FALSE(child(sup, "alice"));
+  advance_to(14s);
+  EXPECT_TRUE(child(sup, "alice"));
+  advance_to(30s);
+
+  EXPECT_EQ(describe(writes(writer_)),
+            std::vector<std::string>{"16s teams alice Busy/InACall"});
+  auto c = counters(sup);
+  EXPECT_GE(c.woken, 1u);
+  EXPECT_EQ(c.restarts, 0u);
+  EXPECT_EQ(view(sup, "alice")->connect_state, "OnContact");
+}
+
+TEST_F(TenantSupervisorResting, InputArrivingWhileAnActorEndsIsNotLost) {
+  auto sup = start_resting(10s);
+  advance_to(19s);
+  EXPECT_TRUE(child(sup, "alice"));
+
+  // The sweep at 20 s asks both actors to rest; alice's input reaches the
+  // supervisor before her actor has ended.
+  sched_.clock().advance_time(1s);
+  self_->send(sup, connect_change{"alice", "OnContact", 20000});
+  run();
+
+  auto c = counters(sup);
+  EXPECT_EQ(c.rested, 2u);
+  EXPECT_EQ(c.woken, 1u);
+  EXPECT_TRUE(child(sup, "alice"));
+  EXPECT_EQ(view(sup, "alice")->connect_state, "OnContact");
+  advance_to(60s);
+  EXPECT_EQ(describe(writes(writer_)),
+            std::vector<std::string>{"35s teams alice Busy/InACall"});
+}
+
+TEST_F(TenantSupervisorResting, CrashedPersonIsRestartedNotRested) {
+  supervision_settings s;
+  s.rest_after = 1s;
+  auto sup = start(throw_on_boom, "t1", s);
+  advance_to(3s); // both rest
+  ASSERT_EQ(counters(sup).resting, 2u);
+
+  // Woken by an input it throws on: a crash, counted and restarted after
+  // the 100 ms back-off as ever, with the later input applied. Resting
+  // again with the hold pending, alice is woken once more ahead of it.
+  advance_to(6s);
+  send(sup, connect_change{"alice", "Boom", 6000});
+  send(sup, connect_change{"alice", "OnContact", 6000});
+  advance_to(30s);
+
+  auto c = counters(sup);
+  EXPECT_EQ(c.poisoned, 1u);
+  EXPECT_EQ(c.restarts, 1u);
+  EXPECT_EQ(c.woken, 2u);
+  EXPECT_EQ(view(sup, "alice")->connect_state, "OnContact");
+  EXPECT_EQ(describe(writes(writer_)),
+            std::vector<std::string>{"21100ms teams alice Busy/InACall"});
 }
 
 } // namespace

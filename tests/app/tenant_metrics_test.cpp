@@ -198,6 +198,16 @@ TEST_F(TenantMetrics, RestartsAreCountedOnceEach) {
   EXPECT_EQ(value(R"(presync_actor_restarts_total{tenant="acme"})"), 5);
 }
 
+TEST_F(TenantMetrics, RestingPersonsAreTheSupervisorsLatestCount) {
+  actors::supervisor_counters c;
+  c.resting = 7;
+  feed_.on_supervisor(c);
+  EXPECT_EQ(value(R"(presync_persons_resting{tenant="acme"})"), 7);
+  c.resting = 2;
+  feed_.on_supervisor(c);
+  EXPECT_EQ(value(R"(presync_persons_resting{tenant="acme"})"), 2);
+}
+
 TEST_F(TenantMetrics, PollCycleIsObservedOncePerCompletedCycle) {
   graph::presence_poller_counters c;
   c.cycles_completed = 1;

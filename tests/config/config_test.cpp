@@ -89,6 +89,7 @@ TEST(ExampleConfig, SpellsOutExactlyTheDefaults) {
   EXPECT_EQ(example->actors.scheduler_policy,
             defaults->actors.scheduler_policy);
   EXPECT_EQ(example->actors.throughput, defaults->actors.throughput);
+  EXPECT_EQ(example->actors.rest_after, defaults->actors.rest_after);
   EXPECT_EQ(example->server.listen.to_string(),
             defaults->server.listen.to_string());
   EXPECT_EQ(example->server.api_tokens_env, defaults->server.api_tokens_env);
@@ -119,7 +120,8 @@ TEST(LoadConfig, DerivesAwsEndpointsFromTheRegion) {
 
 TEST(LoadConfig, ReadsProcessWideSections) {
   std::string text = std::string{minimal} + R"(
-actors: {scheduler_threads: 4, scheduler_policy: stealing, throughput: 20}
+actors: {scheduler_threads: 4, scheduler_policy: stealing, throughput: 20,
+         rest_after: 0s}
 server:
   listen: "[::1]:18080"
   api_tokens_env: PRESYNC_API_TOKENS
@@ -137,6 +139,7 @@ store: {path: /var/lib/presync/state.db}
   EXPECT_EQ(config->actors.scheduler_threads, 4);
   EXPECT_EQ(config->actors.scheduler_policy, actors_config::policy::stealing);
   EXPECT_EQ(config->actors.throughput, 20);
+  EXPECT_EQ(config->actors.rest_after, 0s);
   EXPECT_EQ(config->server.listen.host, "::1");
   EXPECT_EQ(config->server.listen.port, 18080);
   EXPECT_EQ(config->server.listen.to_string(), "[::1]:18080");
