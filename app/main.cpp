@@ -27,6 +27,14 @@ Run `presync COMMAND --help` for a command's options.
 
 } // namespace
 
+#ifdef PRESYNC_WITH_JEMALLOC
+// Read by jemalloc at start: a background thread hands freed pages back to
+// the system even while presync is idle (CMakeLists.txt, the allocator).
+extern "C" {
+const char* malloc_conf = "background_thread:true";
+}
+#endif
+
 int main(int argc, char** argv) {
   if (argc < 2) {
     std::fputs(usage, stderr);

@@ -8,7 +8,11 @@
 #include <caf/all.hpp>
 #include <simdjson.h>
 
+#ifdef PRESYNC_WITH_JEMALLOC
+#include <jemalloc/jemalloc.h>
+#else
 #include <malloc.h>
+#endif
 #include <time.h>
 #include <unistd.h>
 
@@ -43,9 +47,31 @@ double process_cpu_seconds() {
 
 namespace {
 
+/// Returns the bytes malloc has handed out and not got back.
+int64_t heap_in_use_bytes() {
+#ifdef PRESYNC_WITH_JEMALLOC
+  uint64_t epoch = 1; // refreshes the statistics
+  size_t len = sizeof epoch;
+  mallctl("epoch", &epoch, &len, &epoch, len);
+  size_t allocated = 0;
+  len = sizeof allocated;
+  mallctl("stats.allocated", &allocated, &len, nullptr, 0);
+  return static_cast<int64_t>(allocated);
+#else
+  auto m = mallinfo2();
+  return static_cast<int64_t>(m.uordblks + m.hblkhd);
+#endif
+}
+
 /// Gives freed memory back so that resident size shows what is live.
 int64_t settled_resident_bytes() {
+#ifdef PRESYNC_WITH_JEMALLOC
+  // jemalloc hands back unused pages after a decay time; now, instead.
+  const auto purge = "arena." + std::to_string(MALLCTL_ARENAS_ALL) + ".purge";
+  mallctl(purge.c_str(), nullptr, nullptr, nullptr, 0);
+#else
   malloc_trim(0);
+#endif
   return resident_bytes();
 }
 
@@ -112,9 +138,10 @@ write_queue_settings unlimited() {
 
 /// A running tenant of `persons` people on a fresh actor system.
 struct tenant {
-  tenant(int persons, duration hold, bool record_delays)
+  tenant(int persons, duration hold, bool record_delays,
+         duration rest_after = duration{0})
     : cfg_(make_config()), sys(cfg_), p(std::make_shared<probe>(persons)),
-      persons_(persons), hold_(hold) {
+      persons_(persons), hold_(hold), rest_after_(rest_after) {
     p->record_delays = record_delays;
     writer = sys.spawn(ack_writer, p);
   }
@@ -142,6 +169,7 @@ struct tenant {
     tc.connect_writer = writer;
     tc.teams_limits = unlimited();
     tc.connect_limits = unlimited();
+    tc.supervision.rest_after = rest_after_;
     tc.log = [](const actors::log_event&) {
     };
     auto shared = p;
@@ -167,6 +195,29 @@ struct tenant {
     while (p->effects.load(std::memory_order_acquire) < count) {
       std::this_thread::sleep_for(2ms);
     }
+  }
+
+  /// Returns the supervisor's counters.
+  actors::supervisor_counters counters() {
+    actors::supervisor_counters out;
+    caf::scoped_actor self{sys};
+    self
+      ->request(supervisor, caf::infinite, caf::get_atom::value,
+                actors::counters_atom::value)
+      .receive([&](const actors::supervisor_counters& c) { out = c; },
+               [](caf::error&) {});
+    return out;
+  }
+
+  /// Waits until `persons` rest or `limit` passed; returns how many do.
+  int64_t wait_resting(int64_t persons, duration limit) {
+    auto until = steady::now() + limit;
+    auto resting = static_cast<int64_t>(counters().resting);
+    while (resting < persons && steady::now() < until) {
+      std::this_thread::sleep_for(100ms);
+      resting = static_cast<int64_t>(counters().resting);
+    }
+    return resting;
   }
 
   /// Waits until no effect was reported for `quiet`.
@@ -201,6 +252,7 @@ struct tenant {
   std::shared_ptr<probe> p;
   int persons_;
   duration hold_;
+  duration rest_after_;
   caf::actor writer;
   caf::actor supervisor;
 };
@@ -216,14 +268,17 @@ double percentile(std::vector<double>& v, double q) {
 
 } // namespace
 
-memory_figure measure_memory(int persons, int changes, duration hold) {
+memory_figure measure_memory(int persons, int changes, duration hold,
+                             duration rest_after) {
   memory_figure f;
   f.persons = persons;
+  f.rest_after_s = std::chrono::duration<double>(rest_after).count();
 
   // The baseline: a running actor system with nothing in it yet.
-  auto t = std::make_unique<tenant>(persons, hold, false);
+  auto t = std::make_unique<tenant>(persons, hold, false, rest_after);
   std::this_thread::sleep_for(100ms);
   auto before = settled_resident_bytes();
+  auto heap_before = heap_in_use_bytes();
 
   auto t0 = steady::now();
   t->start();
@@ -253,6 +308,10 @@ memory_figure measure_memory(int persons, int changes, duration hold) {
   // tenant is quiet.
   std::this_thread::sleep_for(hold + 500ms);
   t->wait_quiet(300ms);
+  if (rest_after > duration{0}) {
+    // Idle for one to two sweeps, then every actor ends.
+    f.resting = t->wait_resting(persons, 4 * rest_after + 120s);
+  }
 
   {
     caf::scoped_actor self{t->sys};
@@ -268,6 +327,8 @@ memory_figure measure_memory(int persons, int changes, duration hold) {
 
   auto after = settled_resident_bytes();
   f.bytes_per_person = static_cast<double>(after - before) / persons;
+  f.heap_bytes_per_person =
+    static_cast<double>(heap_in_use_bytes() - heap_before) / persons;
   return f;
 }
 
@@ -291,13 +352,15 @@ std::vector<int64_t> gather_departures(const std::vector<int64_t>& arrivals_us,
 }
 
 delay_figure measure_engine_delay(int persons, double rate, duration run,
-                                  duration hold, duration gather) {
+                                  duration hold, duration gather,
+                                  duration rest_after) {
   delay_figure f;
   f.persons = persons;
   f.changes_per_second = rate;
   f.gather_ms = static_cast<double>(gather.count());
+  f.rest_after_s = std::chrono::duration<double>(rest_after).count();
 
-  tenant t{persons, hold, true};
+  tenant t{persons, hold, true, rest_after};
   t.start();
   t.wait_effects(persons);
 
@@ -323,6 +386,7 @@ delay_figure measure_engine_delay(int persons, double rate, duration run,
   // The last holds end.
   std::this_thread::sleep_for(hold + 1s);
   t.wait_quiet(300ms);
+  f.woken = t.counters().woken;
 
   // The writer is idle now: its samples can be read. One writer actor
   // records them, so the arrivals are in order.

@@ -25,26 +25,34 @@ double process_cpu_seconds();
 /// Memory per person at one size.
 struct memory_figure {
   int persons = 0;
-  double bytes_per_person = 0; ///< resident growth ÷ persons
-  double journal_entries = 0;  ///< entries in a sampled person's journal
-  double start_seconds = 0;    ///< spawning every person actor
-  double fill_seconds = 0;     ///< the inputs that filled the journals
+  double bytes_per_person = 0;      ///< resident growth ÷ persons
+  double heap_bytes_per_person = 0; ///< malloc'd bytes in use growth ÷ persons
+  double journal_entries = 0;       ///< entries in a sampled person's journal
+  double start_seconds = 0;         ///< spawning every person actor
+  double fill_seconds = 0;          ///< the inputs that filled the journals
   /// CPU time per input while filling (µs), for the flat-cost check.
   double cpu_us_per_input = 0;
+  double rest_after_s = 0; ///< the supervisor's rest_after; 0: never
+  int64_t resting = 0;     ///< persons resting when measured
 };
 
 /// Starts a tenant of `persons` people, gives each `changes` Connect
 /// changes (each a hold and its supersession, so the journal fills), lets
 /// the holds end, and measures the resident growth against the process
-/// before the tenant existed. Run it in a fresh process (see isolated()).
-memory_figure measure_memory(int persons, int changes, duration hold);
+/// before the tenant existed. With `rest_after` set, it measures once
+/// every person rests (actors/tenant_supervisor.hpp, "Resting"). Run it in
+/// a fresh process (see isolated()).
+memory_figure measure_memory(int persons, int changes, duration hold,
+                             duration rest_after);
 
 /// The engine delay: from a hold's end to the write's request leaving
 /// presync, and the part of it up to the writer.
 struct delay_figure {
   int persons = 0;
   double changes_per_second = 0;
-  double gather_ms = 0; ///< the writer's gather window applied
+  double gather_ms = 0;    ///< the writer's gather window applied
+  double rest_after_s = 0; ///< the supervisor's rest_after; 0: never
+  uint64_t woken = 0;      ///< persons given an actor again meanwhile
   int64_t samples = 0;
   double p50_ms = 0; ///< to the request leaving, the gather included
   double p99_ms = 0;
@@ -60,8 +68,11 @@ struct delay_figure {
 /// lifted so that the figure is the engine's and not the platform's. The
 /// writes reach a stand-in writer; when each would leave in a $batch is
 /// computed from their arrivals with the Graph writer's rule for `gather`.
+/// With `rest_after` set, persons rest while their holds run and are woken
+/// ahead of them (actors/tenant_supervisor.hpp, "Resting").
 delay_figure measure_engine_delay(int persons, double rate, duration run,
-                                  duration hold, duration gather);
+                                  duration hold, duration gather,
+                                  duration rest_after);
 
 /// When each write leaves under the Graph writer's gather rule
 /// (adapters/graph/presence_writer.cpp): a batch starts with the first

@@ -430,18 +430,36 @@ int main(int argc, char** argv) {
   const int changes = changes_given > 0 ? changes_given : smoke ? 4 : 8;
   const auto hold = smoke ? presync::duration{300ms} : presync::duration{15s};
 
-  // The actor figures, each in its own process.
+  // The actor figures, each in its own process. Persons are measured at
+  // rest, as idle persons are with the default actors.rest_after (the
+  // sweep period does not change what a resting person costs; 1 s keeps
+  // the run short), and at the headline size once more with every actor
+  // running.
   std::printf("== memory per person\n");
+  const presync::duration rest_after = std::chrono::seconds{1};
+  auto print_memory = [](const memory_figure& f) {
+    std::printf(
+      "  %8d persons: %7.0f bytes/person (heap in use %.0f; %s), "
+      "journal %2.0f entries, start %.1f s, fill %.1f s "
+      "(%.2f µs CPU/input)\n",
+      f.persons, f.bytes_per_person, f.heap_bytes_per_person,
+      f.rest_after_s > 0 ? (std::to_string(f.resting) + " resting").c_str()
+                         : "every actor running",
+      f.journal_entries, f.start_seconds, f.fill_seconds, f.cpu_us_per_input);
+    std::fflush(stdout);
+  };
   std::vector<memory_figure> memory;
   for (int n : sizes) {
-    auto f =
-      isolated<memory_figure>([&] { return measure_memory(n, changes, hold); });
-    std::printf("  %8d persons: %7.0f bytes/person, journal %2.0f entries, "
-                "start %.1f s, fill %.1f s (%.2f µs CPU/input)\n",
-                n, f.bytes_per_person, f.journal_entries, f.start_seconds,
-                f.fill_seconds, f.cpu_us_per_input);
-    std::fflush(stdout);
-    memory.push_back(f);
+    memory.push_back(isolated<memory_figure>(
+      [&] { return measure_memory(n, changes, hold, rest_after); }));
+    print_memory(memory.back());
+  }
+  memory_figure awake;
+  if (!sizes.empty()) {
+    awake = isolated<memory_figure>([&] {
+      return measure_memory(headline, changes, hold, presync::duration{0});
+    });
+    print_memory(awake);
   }
 
   std::printf("== ingest\n");
@@ -456,22 +474,44 @@ int main(int argc, char** argv) {
               ingest.presync_per_cpu_s, ingest.simdjson_per_cpu_s,
               ingest.ratio);
 
+  // The engine delay with every actor running (as with the default
+  // actors.rest_after of 60 s, which is longer than any hold here), and
+  // again with persons resting after 5 s: each rests during its hold and
+  // is woken ahead of it, the harder case.
   std::printf("== engine delay\n");
-  delay_figure delay;
-  if (wanted("delay"))
-    delay = isolated<delay_figure>([&] {
+  auto engine_delay = [&](presync::duration rest) {
+    return isolated<delay_figure>([&] {
       const auto gather = day_params{}.gather_window;
-      return smoke ? measure_engine_delay(1000, 200, 2s, 300ms, gather)
-                   : measure_engine_delay(100'000, 1000, 30s, 15s, gather);
+      // The smoke run rests after 1 s and runs 4 s, so that inputs come
+      // to resting persons.
+      const bool resting = rest > presync::duration{0};
+      return smoke
+               ? measure_engine_delay(1000, 200, resting ? 4s : 2s, 300ms,
+                                      gather, resting ? 1s : rest)
+               : measure_engine_delay(100'000, 1000, 30s, 15s, gather, rest);
     });
-  std::printf("  %d persons, %.0f changes/s: p50 %.2f ms, p99 %.2f ms, "
-              "max %.2f ms to the request leaving (%.0f ms gather); "
-              "to the writer p50 %.2f, p99 %.2f, max %.2f ms "
-              "(%lld samples)\n",
-              delay.persons, delay.changes_per_second, delay.p50_ms,
-              delay.p99_ms, delay.max_ms, delay.gather_ms, delay.writer_p50_ms,
-              delay.writer_p99_ms, delay.writer_max_ms,
-              static_cast<long long>(delay.samples));
+  };
+  auto print_delay = [](const delay_figure& f) {
+    std::printf("  %d persons, %.0f changes/s, %s: p50 %.2f ms, p99 %.2f ms, "
+                "max %.2f ms to the request leaving (%.0f ms gather); "
+                "to the writer p50 %.2f, p99 %.2f, max %.2f ms "
+                "(%lld samples, %llu wakes)\n",
+                f.persons, f.changes_per_second,
+                f.rest_after_s > 0 ? "resting" : "every actor running",
+                f.p50_ms, f.p99_ms, f.max_ms, f.gather_ms, f.writer_p50_ms,
+                f.writer_p99_ms, f.writer_max_ms,
+                static_cast<long long>(f.samples),
+                static_cast<unsigned long long>(f.woken));
+    std::fflush(stdout);
+  };
+  delay_figure delay;
+  delay_figure delay_resting;
+  if (wanted("delay")) {
+    delay = engine_delay(presync::duration{0});
+    print_delay(delay);
+    delay_resting = engine_delay(std::chrono::seconds{5});
+    print_delay(delay_resting);
+  }
 
   // Micro-benchmarks (this process from here on).
   std::printf("== micro-benchmarks\n");
@@ -551,9 +591,15 @@ int main(int argc, char** argv) {
                   fmt("%.0f", ingest.simdjson_per_cpu_s), ""});
   rows.push_back({"ingest ratio", fmt("%.3f", ingest.ratio), ">= 0.5"});
   for (const auto& m : memory) {
-    rows.push_back({"bytes per person at " + size_name(m.persons),
-                    fmt("%.0f", m.bytes_per_person),
-                    m.persons == headline ? "<= 1024" : ""});
+    rows.push_back(
+      {"bytes per person at " + size_name(m.persons) + " (resting)",
+       fmt("%.0f", m.bytes_per_person),
+       m.persons == headline ? "<= 1024" : ""});
+  }
+  if (awake.persons > 0) {
+    rows.push_back({"bytes per person at " + size_name(awake.persons) +
+                      ", every actor running",
+                    fmt("%.0f", awake.bytes_per_person), ""});
   }
   for (const auto& m : memory) {
     rows.push_back({"CPU per input at " + size_name(m.persons) + " (µs)",
@@ -592,6 +638,11 @@ int main(int argc, char** argv) {
                     fmt("%.2f", delay.writer_p99_ms) + " / " +
                     fmt("%.2f", delay.writer_max_ms),
                   ""});
+  rows.push_back({"  the same, persons resting after 5 s (ms)",
+                  fmt("%.2f", delay_resting.p50_ms) + " / " +
+                    fmt("%.2f", delay_resting.p99_ms) + " / " +
+                    fmt("%.2f", delay_resting.max_ms),
+                  ""});
   rows.push_back({"cold start at 10k (s)",
                   cold.measured ? fmt("%.1f", cold.seconds) : "not run",
                   "<= 30"});
@@ -615,14 +666,20 @@ int main(int argc, char** argv) {
     std::printf("%-52s %-26s %s\n", r.figure.c_str(), r.value.c_str(),
                 r.target.c_str());
   }
-  std::printf("\nmachine: %s; CAF scheduler policy %s\n",
-              machine_description().c_str(), policy.c_str());
+#ifdef PRESYNC_WITH_JEMALLOC
+  const std::string allocator = "jemalloc";
+#else
+  const std::string allocator = "glibc";
+#endif
+  std::printf("\nmachine: %s; CAF scheduler policy %s; allocator %s\n",
+              machine_description().c_str(), policy.c_str(), allocator.c_str());
 
   // The JSON.
   json_out j;
   j.boolean("smoke", smoke);
   j.text("machine", machine_description());
   j.text("scheduler_policy", policy);
+  j.text("allocator", allocator);
   j.num("ingest_ratio", ingest.ratio);
   j.num("ingest_records_per_cpu_s", ingest.presync_per_cpu_s);
   j.num("ingest_simdjson_records_per_cpu_s", ingest.simdjson_per_cpu_s);
@@ -632,7 +689,15 @@ int main(int argc, char** argv) {
   if (head->persons != 100'000) {
     j.num("bytes_per_person_100k", head->bytes_per_person);
   }
+  if (awake.persons > 0) {
+    j.num("bytes_per_person_" + size_name(awake.persons) + "_awake",
+          awake.bytes_per_person);
+  }
+  j.num("memory_rest_after_s",
+        std::chrono::duration<double>(rest_after).count());
   for (const auto& m : memory) {
+    j.num("persons_resting_" + size_name(m.persons),
+          static_cast<double>(m.resting));
     j.num("bytes_per_person_" + size_name(m.persons), m.bytes_per_person);
     j.num("cpu_us_per_input_" + size_name(m.persons), m.cpu_us_per_input);
     j.num("journal_entries_" + size_name(m.persons), m.journal_entries);
@@ -668,6 +733,11 @@ int main(int argc, char** argv) {
   j.num("engine_delay_to_writer_p99_ms_100k", delay.writer_p99_ms);
   j.num("engine_delay_to_writer_max_ms_100k", delay.writer_max_ms);
   j.num("engine_delay_gather_ms", delay.gather_ms);
+  j.num("engine_delay_p50_ms_100k_resting", delay_resting.p50_ms);
+  j.num("engine_delay_p99_ms_100k_resting", delay_resting.p99_ms);
+  j.num("engine_delay_max_ms_100k_resting", delay_resting.max_ms);
+  j.integer("engine_delay_resting_wakes",
+            static_cast<int64_t>(delay_resting.woken));
   j.integer("engine_delay_samples", delay.samples);
   j.num("cold_start_s_10k", cold.measured ? cold.seconds : NAN);
   j.integer("day_persons", day.persons);
@@ -711,8 +781,17 @@ int main(int argc, char** argv) {
            "bytes per person at " + size_name(m.persons) + " not positive");
     expect(m.journal_entries > 0,
            "no journal entries at " + size_name(m.persons));
+    expect(m.resting == m.persons, "only " + std::to_string(m.resting) +
+                                     " of " + std::to_string(m.persons) +
+                                     " persons rested at " +
+                                     size_name(m.persons));
   }
   expect(delay.samples > 0, "no engine delay samples");
+  expect(delay_resting.woken > 0, "no person was woken in the resting run");
+  expect(smoke || delay_resting.samples == delay.samples,
+         "resting changed the number of writes: " +
+           std::to_string(delay_resting.samples) + " against " +
+           std::to_string(delay.samples));
   expect(delay.max_ms >= delay.p99_ms && delay.p99_ms >= delay.p50_ms,
          "delay percentiles out of order");
   // The gather rule on a known sequence: two leave full at the second's
