@@ -48,6 +48,10 @@ using rest_atom = caf::atom_constant<caf::atom("rest")>;
 /// arm_within (actors/person_actor.hpp).
 using arm_atom = caf::atom_constant<caf::atom("arm")>;
 
+/// Wakes a resting person shortly before its next timer: (wake_atom,
+/// person), the supervisor's own.
+using wake_atom = caf::atom_constant<caf::atom("wake")>;
+
 /// Asks for a person's view: (get_atom, view_atom, person) -> person_view.
 using view_atom = caf::atom_constant<caf::atom("view")>;
 

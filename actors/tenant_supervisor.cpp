@@ -302,33 +302,64 @@ caf::result<Reply> ask_person(self_ptr self, Atom what, const std::string& id,
   return from_snapshot(*slot.snapshot);
 }
 
-/// The rest sweep: ends the actors of persons idle since the last sweep
-/// and wakes resting persons whose next timer is due by the next one.
-void sweep(self_ptr self) {
-  auto& st = self->state;
-  auto every = st.cfg.supervision.rest_after;
-  st.next_sweep = now_of(self) + every;
-  for (auto& [id, slot] : st.people) {
-    if (slot.failed) {
-      continue;
-    }
-    if (slot.child && !slot.resting) {
-      // A timer due by the next sweep may have been left unarmed as too
-      // far off (person_links::arm_within, twice the period): arm it now.
-      // The input that asked for it came at least a period ago, so its
-      // snapshot is here.
-      if (due_by_next_sweep(self, slot)) {
-        self->send(slot.child, arm_atom::value);
-      } else if (!slot.active && slot.unacked.empty() && slot.snapshot) {
-        slot.resting = true;
-        self->send(slot.child, rest_atom::value);
-      }
-    } else if (!slot.child && slot.resting && due_by_next_sweep(self, slot)) {
-      wake(self, id, slot);
-    }
-    slot.active = false;
+/// Looks at one person in the rest sweep: ends its actor if it was idle
+/// since the last sweep, or has it woken shortly before a timer due by the
+/// next sweep.
+void visit(self_ptr self, const std::string& id, person_slot& slot,
+           mono_time now) {
+  if (slot.failed) {
+    return;
   }
-  self->delayed_send(self, every, rest_atom::value);
+  const auto every = self->state.cfg.supervision.rest_after;
+  if (slot.child && !slot.resting) {
+    // A timer due by the next sweep may have been left unarmed as too far
+    // off (person_links::arm_within, twice the period): arm it now. The
+    // input that asked for it came at least a period ago, so its snapshot
+    // is here.
+    if (due_by_next_sweep(self, slot)) {
+      self->send(slot.child, arm_atom::value);
+    } else if (!slot.active && slot.unacked.empty() && slot.snapshot) {
+      slot.resting = true;
+      self->send(slot.child, rest_atom::value);
+    }
+  } else if (!slot.child && slot.resting && due_by_next_sweep(self, slot)) {
+    // Woken a little before the timer rather than all at once here: a
+    // sweep may find thousands due, and each wake spawns an actor.
+    auto lead = std::min<duration>(std::chrono::seconds{1}, every / 2);
+    auto at = *next_due(*slot.snapshot) - lead;
+    if (at <= now) {
+      wake(self, id, slot);
+    } else {
+      self->delayed_send(self, at - now, wake_atom::value, id);
+    }
+  }
+  slot.active = false;
+}
+
+/// Buckets of the person map the sweep looks at in one turn, so that the
+/// inputs that came meanwhile wait for a slice of the persons only.
+constexpr uint64_t sweep_buckets_per_turn = 1024;
+
+/// Goes on with the rest sweep at `bucket` of the person map and sends
+/// itself the rest. `buckets` is the map's bucket count at the start; a
+/// rehash since starts the sweep over (a person looked at twice is
+/// harmless, one missed would miss a wake).
+void sweep(self_ptr self, uint64_t bucket, uint64_t buckets) {
+  auto& people = self->state.people;
+  if (people.bucket_count() != buckets) {
+    bucket = 0;
+    buckets = people.bucket_count();
+  }
+  auto now = now_of(self);
+  auto end = std::min(buckets, bucket + sweep_buckets_per_turn);
+  for (; bucket < end; ++bucket) {
+    for (auto i = people.begin(bucket); i != people.end(bucket); ++i) {
+      visit(self, i->first, i->second, now);
+    }
+  }
+  if (bucket < buckets) {
+    self->send(self, rest_atom::value, bucket, buckets);
+  }
 }
 
 } // namespace
@@ -503,9 +534,27 @@ caf::behavior tenant_supervisor(tenant_supervisor_type* self,
         self->send(found->second.child, t, kind, ms);
       }
     },
+    [self](wake_atom, const std::string& id) {
+      auto found = self->state.people.find(id);
+      if (found != self->state.people.end() && !found->second.child &&
+          found->second.resting) {
+        wake(self, id, found->second);
+      }
+    },
     [self](rest_atom) {
+      // The sweep's period: it starts now and goes on in turns.
+      auto& st = self->state;
+      if (st.stopping) {
+        return;
+      }
+      auto every = st.cfg.supervision.rest_after;
+      st.next_sweep = now_of(self) + every;
+      self->delayed_send(self, every, rest_atom::value);
+      sweep(self, 0, st.people.bucket_count());
+    },
+    [self](rest_atom, uint64_t bucket, uint64_t buckets) {
       if (!self->state.stopping) {
-        sweep(self);
+        sweep(self, bucket, buckets);
       }
     },
     [self](stop_atom) { stop(self); },

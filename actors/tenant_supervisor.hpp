@@ -20,7 +20,8 @@
 // changes. The sweep runs every `rest_after`: a person rests once no
 // snapshot came from it since the last sweep, nothing it was given is
 // unprocessed and its next timer is due after the next sweep; a resting
-// person whose next timer is due by the next sweep is woken ahead of it.
+// person whose next timer is due by the next sweep is woken shortly
+// before it (a second, or half the period if that is less).
 // So that CAF's clock holds nothing for a resting person (it keeps a
 // delayed message, and so its receiver, until it fires), a person actor
 // arms only timers due within two periods, timers go to the supervisor,

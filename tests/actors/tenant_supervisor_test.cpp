@@ -356,13 +356,16 @@ TEST_F(TenantSupervisorResting, RestingPersonIsWokenAheadOfItsTimer) {
   advance_to(1s);
   send(sup, connect_change{"alice", "OnContact", 1000}); // hold until 16 s
 
-  // Idle from the sweep at 4 s on, alice rests with her hold pending and
-  // is woken by the sweep at 14 s, whose successor would be too late.
+  // Idle from the sweep at 4 s on, alice rests with her hold pending. The
+  // sweep at 14 s, whose successor would be too late, has her woken a
+  // second (half the period here) before the hold ends.
   advance_to(5s);
   EXPECT_FALSE(child(sup, "alice"));
-  advance_to(13s);
-  EXPECT_FALSE(child(sup, "alice"));
   advance_to(14s);
+  EXPECT_FALSE(child(sup, "alice"));
+  advance_to(14999ms);
+  EXPECT_FALSE(child(sup, "alice"));
+  advance_to(15s);
   EXPECT_TRUE(child(sup, "alice"));
   advance_to(30s);
 
